@@ -1,0 +1,29 @@
+"""The async API: every blocking ODBC call runs on the connection's own worker thread.
+
+>>> from informix_aio import aio
+>>> pool = await aio.create_pool(dsn="stores", min_size=2, max_size=20)
+>>> async with pool.connection() as conn:
+...     async with conn.transaction():
+...         await conn.execute("UPDATE stock SET qty = qty - ? WHERE id = ?", (1, 42))
+
+Runs on asyncio, uvloop and trio.
+"""
+
+from __future__ import annotations
+
+from ._connection import AsyncConnection, AsyncCursor, connect
+from ._pool import Pool, PoolStats, create_pool
+from ._pooled import PooledConnection
+from ._transaction import AsyncTransaction, TransactionState
+
+__all__ = [
+    "AsyncConnection",
+    "AsyncCursor",
+    "AsyncTransaction",
+    "Pool",
+    "PooledConnection",
+    "PoolStats",
+    "TransactionState",
+    "connect",
+    "create_pool",
+]

@@ -1,0 +1,147 @@
+"""The connection a pool lends: a thin proxy that is detached on release.
+
+After release every method raises :class:`InterfaceError`, so a reference kept by mistake can
+never run a statement on a connection that another request now owns (asyncpg does the same).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..errors import InterfaceError
+from ..rows import RowFactory
+
+if TYPE_CHECKING:
+    from ..dialects import Dialect
+    from ._connection import AsyncConnection, AsyncCursor
+    from ._pool import Pool
+    from ._transaction import AsyncTransaction
+
+__all__ = ["PooledConnection"]
+
+T = TypeVar("T")
+
+
+class PooledConnection:
+    """An :class:`AsyncConnection` on loan from a :class:`Pool`."""
+
+    __slots__ = ("_conn", "_pool")
+
+    def __init__(self, conn: AsyncConnection, pool: Pool) -> None:
+        self._conn: AsyncConnection | None = conn
+        self._pool = pool
+
+    def _c(self) -> AsyncConnection:
+        conn = self._conn
+        if conn is None:
+            raise InterfaceError("this connection was released to the pool and cannot be used")
+        return conn
+
+    def detach(self) -> AsyncConnection | None:
+        """Cut the proxy from its connection; return the connection (None if already cut)."""
+        conn, self._conn = self._conn, None
+        return conn
+
+    @property
+    def released(self) -> bool:
+        """True once the connection went back to the pool."""
+        return self._conn is None
+
+    @property
+    def raw_connection(self) -> AsyncConnection:
+        """The pooled :class:`AsyncConnection` itself (do not close it)."""
+        return self._c()
+
+    @property
+    def dialect(self) -> Dialect:
+        """The connection's dialect."""
+        return self._c().dialect
+
+    @property
+    def in_transaction(self) -> bool:
+        """True inside a ``transaction()`` block."""
+        return self._c().in_transaction
+
+    @property
+    def autocommit(self) -> bool:
+        """Whether statements commit on their own."""
+        return self._c().autocommit
+
+    def __repr__(self) -> str:
+        return f"<PooledConnection {'released' if self._conn is None else repr(self._conn)}>"
+
+    async def execute(
+        self, sql: str, params: Sequence[Any] | None = None, *, timeout: float | None = None
+    ) -> int:
+        """See :meth:`AsyncConnection.execute`."""
+        return await self._c().execute(sql, params, timeout=timeout)
+
+    async def executemany(
+        self, sql: str, seq_of_params: Sequence[Sequence[Any]], *, timeout: float | None = None
+    ) -> None:
+        """See :meth:`AsyncConnection.executemany`."""
+        await self._c().executemany(sql, seq_of_params, timeout=timeout)
+
+    async def fetch(
+        self,
+        sql: str,
+        params: Sequence[Any] | None = None,
+        *,
+        timeout: float | None = None,
+        row_factory: RowFactory | None = None,
+    ) -> list[Any]:
+        """See :meth:`AsyncConnection.fetch`."""
+        return await self._c().fetch(sql, params, timeout=timeout, row_factory=row_factory)
+
+    async def fetchrow(
+        self,
+        sql: str,
+        params: Sequence[Any] | None = None,
+        *,
+        timeout: float | None = None,
+        row_factory: RowFactory | None = None,
+    ) -> Any:
+        """See :meth:`AsyncConnection.fetchrow`."""
+        return await self._c().fetchrow(sql, params, timeout=timeout, row_factory=row_factory)
+
+    async def fetchval(
+        self,
+        sql: str,
+        params: Sequence[Any] | None = None,
+        *,
+        column: int = 0,
+        timeout: float | None = None,
+    ) -> Any:
+        """See :meth:`AsyncConnection.fetchval`."""
+        return await self._c().fetchval(sql, params, column=column, timeout=timeout)
+
+    async def ping(self, *, timeout: float | None = None) -> float:
+        """See :meth:`AsyncConnection.ping`."""
+        return await self._c().ping(timeout=timeout)
+
+    async def commit(self) -> None:
+        """See :meth:`AsyncConnection.commit`."""
+        await self._c().commit()
+
+    async def rollback(self) -> None:
+        """See :meth:`AsyncConnection.rollback`."""
+        await self._c().rollback()
+
+    def cursor(self, *, row_factory: RowFactory | None = None, prefetch: int = 100) -> AsyncCursor:
+        """See :meth:`AsyncConnection.cursor`."""
+        return self._c().cursor(row_factory=row_factory, prefetch=prefetch)
+
+    def transaction(
+        self, *, isolation: str | None = None, readonly: bool = False
+    ) -> AsyncTransaction:
+        """See :meth:`AsyncConnection.transaction`."""
+        return self._c().transaction(isolation=isolation, readonly=readonly)
+
+    async def run_sync(self, fn: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
+        """See :meth:`AsyncConnection.run_sync`."""
+        return await self._c().run_sync(fn, *args, timeout=timeout)
+
+    async def release(self) -> None:
+        """Give the connection back to its pool (same as ``await pool.release(conn)``)."""
+        await self._pool.release(self)

@@ -1,0 +1,330 @@
+"""The thread boundary: one worker thread per connection, and the only way across it.
+
+Every blocking pyodbc call of a connection runs on that connection's own thread, fed by a
+FIFO queue of ``(function, args, waiter)`` jobs, so calls on one connection never overlap and
+run in the order they were made. Results travel back with the event loop's thread-safe
+callback (``call_soon_threadsafe`` on asyncio and uvloop, ``run_sync_soon`` on trio). A result
+for a caller that has gone away (cancelled, timed out) is dropped quietly, and a job whose
+caller left before it started is skipped.
+
+Cancellation is the reason this module exists. When a caller is cancelled while its job runs,
+:meth:`Worker.run` returns control at once and calls the ``on_cancel`` hook with the job's
+sequence number; :func:`cancel_job` then calls SQLCancel (from a short-lived helper thread,
+since SQLCancel may itself do network I/O) only while *that* job is the one running, so a
+late cancel can never hit the next caller's statement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from queue import SimpleQueue
+from typing import Any, Final, TypeVar
+
+import sniffio
+
+from ..errors import CommandTimeout, InterfaceError
+
+__all__ = ["Worker", "cancel_job"]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+_STOP: Final = None
+
+
+def _resolve(fut: asyncio.Future[Any], value: Any) -> None:
+    if not fut.done():
+        fut.set_result(value)
+
+
+def _reject(fut: asyncio.Future[Any], exc: BaseException) -> None:
+    if not fut.done():
+        fut.set_exception(exc)
+
+
+class _TrioWaiter:
+    """A trio caller's side of a job: an event plus the outcome."""
+
+    __slots__ = ("abandoned", "error", "event", "value")
+
+    def __init__(self, event: Any) -> None:
+        self.event = event
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.abandoned = False
+
+    def done(self) -> bool:
+        return self.abandoned or self.event.is_set()
+
+    def set(self, value: Any, error: BaseException | None) -> None:
+        self.value, self.error = value, error
+        self.event.set()
+
+
+class Worker:
+    """One thread that runs one connection's blocking calls, in order.
+
+    Create it inside a running event loop (asyncio, uvloop or trio); it stays bound to that
+    loop. ``run`` and friends must be called from the loop's thread.
+    """
+
+    def __init__(self, *, name: str = "informix-aio-worker") -> None:
+        self.backend = sniffio.current_async_library()
+        self._queue: SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...], Any] | None] = (
+            SimpleQueue()
+        )
+        self._submitted = 0  # sequence number of the last job queued (loop thread)
+        self.running = 0  # sequence number of the job being run (worker thread writes)
+        self.completed = 0  # sequence number of the last job finished (worker thread writes)
+        self._stopped = False
+        if self.backend == "trio":
+            import trio
+
+            self._trio = trio
+            self._token = trio.lowlevel.current_trio_token()
+            target = self._main_trio
+        elif self.backend == "asyncio":
+            self._loop = asyncio.get_running_loop()
+            target = self._main_asyncio
+        else:
+            raise InterfaceError(f"unsupported async library {self.backend!r}")
+        self.thread = threading.Thread(target=target, name=name, daemon=True)
+        self.thread.start()
+
+    @property
+    def stopped(self) -> bool:
+        """True once :meth:`stop` was called: no more jobs are accepted."""
+        return self._stopped
+
+    @property
+    def idle(self) -> bool:
+        """True when every job queued so far has finished."""
+        return self.completed >= self._submitted
+
+    # -- the worker thread -------------------------------------------------------------------
+    def _main_asyncio(self) -> None:
+        get, call = self._queue.get, self._loop.call_soon_threadsafe
+        seq = 0
+        while (job := get()) is not _STOP:
+            fn, args, fut = job
+            seq += 1
+            self.running = seq
+            if fut is not None and fut.done():  # skip a job whose caller already left
+                self.completed = seq
+                continue
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # delivered to the caller, whatever it is
+                # Completed before delivery: once the caller resumes, the worker is idle.
+                self.completed = seq
+                if fut is not None:
+                    try:
+                        call(_reject, fut, exc)
+                    except RuntimeError:  # the loop is closed: nobody is waiting
+                        pass
+                elif not isinstance(exc, Exception):
+                    raise
+                else:
+                    logger.debug("background job %r failed: %r", fn, exc)
+            else:
+                self.completed = seq
+                if fut is not None:
+                    try:
+                        call(_resolve, fut, result)
+                    except RuntimeError:
+                        pass
+
+    def _main_trio(self) -> None:
+        get, run_soon = self._queue.get, self._token.run_sync_soon
+        seq = 0
+        while (job := get()) is not _STOP:
+            fn, args, waiter = job
+            seq += 1
+            self.running = seq
+            if waiter is not None and waiter.done():
+                self.completed = seq
+                continue
+            value: Any = None
+            error: BaseException | None = None
+            try:
+                value = fn(*args)
+            except BaseException as exc:
+                error = exc
+            self.completed = seq
+            if waiter is not None:
+                try:
+                    run_soon(waiter.set, value, error)
+                except self._trio.RunFinishedError:
+                    pass
+            elif error is not None:
+                logger.debug("background job %r failed: %r", fn, error)
+
+    # -- the loop side -------------------------------------------------------------------------
+    def _put(self, fn: Callable[..., Any], args: tuple[Any, ...], waiter: Any) -> int:
+        if self._stopped:
+            raise InterfaceError("the connection is closed")
+        self._submitted += 1
+        self._queue.put((fn, args, waiter))
+        return self._submitted
+
+    async def run(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        timeout: float | None = None,
+        on_cancel: Callable[[int], None] | None = None,
+    ) -> T:
+        """Run ``fn(*args)`` on the worker thread and return its result.
+
+        :param timeout: seconds; on expiry ``on_cancel`` runs and :class:`CommandTimeout` is
+            raised at once, while the job itself is cancelled in the driver by the hook.
+        :param on_cancel: called with the job's sequence number when the caller leaves before
+            the job finished (cancellation or timeout): it must stop the job, not wait for it.
+        :raises InterfaceError: the worker is stopped (its connection is closed).
+        """
+        if self.backend == "asyncio":
+            fut: asyncio.Future[T] = self._loop.create_future()
+            seq = self._put(fn, args, fut)
+            if timeout is None:
+                try:
+                    return await fut
+                except asyncio.CancelledError:
+                    if on_cancel is not None and self.completed < seq:
+                        on_cancel(seq)
+                    raise
+            handle = self._loop.call_later(timeout, self._expire, fut, seq, timeout, on_cancel)
+            try:
+                return await fut
+            except asyncio.CancelledError:
+                if on_cancel is not None and self.completed < seq and not handle.cancelled():
+                    on_cancel(seq)
+                raise
+            finally:
+                handle.cancel()
+        return await self._run_trio(fn, args, timeout, on_cancel)
+
+    def _expire(
+        self,
+        fut: asyncio.Future[Any],
+        seq: int,
+        timeout: float,
+        on_cancel: Callable[[int], None] | None,
+    ) -> None:
+        if fut.done():
+            return
+        fut.set_exception(_timeout_error(timeout))
+        if on_cancel is not None and self.completed < seq:
+            on_cancel(seq)
+
+    async def _run_trio(
+        self,
+        fn: Callable[..., T],
+        args: tuple[Any, ...],
+        timeout: float | None,
+        on_cancel: Callable[[int], None] | None,
+    ) -> T:
+        trio = self._trio
+        waiter = _TrioWaiter(trio.Event())
+        seq = self._put(fn, args, waiter)
+        try:
+            if timeout is None:
+                await waiter.event.wait()
+            else:
+                with trio.move_on_after(timeout):
+                    await waiter.event.wait()
+        except trio.Cancelled:
+            waiter.abandoned = True
+            if on_cancel is not None and self.completed < seq:
+                on_cancel(seq)
+            raise
+        if not waiter.event.is_set():
+            waiter.abandoned = True
+            if on_cancel is not None and self.completed < seq:
+                on_cancel(seq)
+            raise _timeout_error(timeout or 0.0)
+        if waiter.error is not None:
+            raise waiter.error
+        result: T = waiter.value
+        return result
+
+    async def run_shielded(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` to completion even if the caller is cancelled meanwhile.
+
+        For COMMIT, ROLLBACK and close: a cancellation that arrives while they run is held
+        until they finish, then re-raised, so the caller never mistakes a commit the server
+        acknowledged for one that did not happen.
+        """
+        if self.backend == "asyncio":
+            fut: asyncio.Future[T] = self._loop.create_future()
+            self._put(fn, args, fut)
+            cancelled = False
+            while True:
+                try:
+                    result = await asyncio.shield(fut)
+                    break
+                except asyncio.CancelledError:
+                    if not fut.done():
+                        cancelled = True
+                        continue
+                    if fut.cancelled():
+                        raise
+                    cancelled = True
+                    exc = fut.exception()
+                    if exc is not None:
+                        logger.warning("%s failed while its caller was cancelled: %r", fn, exc)
+                    raise
+            if cancelled:
+                raise asyncio.CancelledError()
+            return result
+        trio = self._trio
+        waiter = _TrioWaiter(trio.Event())
+        self._put(fn, args, waiter)
+        with trio.CancelScope(shield=True):
+            await waiter.event.wait()
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if waiter.error is not None:
+            raise waiter.error
+        shielded: T = waiter.value
+        return shielded
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> int:
+        """Queue ``fn(*args)`` without waiting for it (errors are logged at DEBUG)."""
+        return self._put(fn, args, None)
+
+    def stop(self) -> None:
+        """Let the thread exit once the jobs already queued have run. Idempotent."""
+        if not self._stopped:
+            self._stopped = True
+            self._queue.put(_STOP)
+
+
+def _timeout_error(timeout: float) -> CommandTimeout:
+    return CommandTimeout(
+        f"the statement did not finish within its timeout of {timeout:g} s and was cancelled"
+    )
+
+
+def cancel_job(
+    worker: Worker, seq: int, cancel: Callable[[], bool], *, deadline: float = 2.0
+) -> threading.Thread:
+    """Start a helper thread that cancels job ``seq`` in the driver, and return it.
+
+    The helper calls ``cancel()`` (SQLCancel on the running statement) only while job ``seq`` is
+    the worker's running job, retrying briefly while the job has not reached the driver yet,
+    and gives up once the job finished or ``deadline`` passed.
+    """
+
+    def _cancel() -> None:
+        end = time.monotonic() + deadline
+        while worker.completed < seq and time.monotonic() < end:
+            if worker.running == seq and cancel():
+                return
+            time.sleep(0.002)
+
+    thread = threading.Thread(target=_cancel, name="informix-aio-cancel", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,61 @@
+"""PostgreSQL through psqlODBC (``psqlodbcw.so``): the test bed's server-side reference."""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+from .base import Dialect
+
+__all__ = ["PostgreSQLDialect"]
+
+_ISOLATION_SQL = {
+    "read_uncommitted": "SET TRANSACTION ISOLATION LEVEL READ UNCOMMITTED",
+    "read_committed": "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
+    "repeatable_read": "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+    "serializable": "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+}
+
+
+class PostgreSQLDialect(Dialect):
+    """PostgreSQL via psqlODBC."""
+
+    name: ClassVar[str] = "postgresql"
+    driver_hints: ClassVar[tuple[str, ...]] = ("postgres", "psqlodbc")
+    dbms_hints: ClassVar[tuple[str, ...]] = ("postgres",)
+    # psqlODBC ends a text parameter at NUL without a word (PostgreSQL text cannot hold one).
+    truncates_at_nul: ClassVar[bool] = True
+    supports_readonly: ClassVar[bool] = True
+    default_keywords: ClassVar[dict[str, str]] = {
+        # Debian registers the driver with CommLog=1, which writes every packet to a log file.
+        "CommLog": "0",
+        "Debug": "0",
+        # The default (7.4-2) wraps every statement of a transaction in a hidden savepoint:
+        # extra round trips, and a failed statement silently leaves the transaction open.
+        # "-0" leaves the server's behaviour alone: an error aborts the transaction.
+        "Protocol": "7.4-0",
+    }
+
+    def session_setup(self, *, lock_timeout: float | None) -> list[str]:
+        """``SET lock_timeout``: how long a statement waits for a lock before failing (55P03)."""
+        if lock_timeout is None:
+            return []
+        ms = 0 if math.isinf(lock_timeout) else max(1, round(lock_timeout * 1000))
+        return [f"SET lock_timeout = {ms}"]
+
+    def session_isolation(self, isolation: str) -> list[str]:
+        """The session's default isolation level."""
+        if isolation not in _ISOLATION_SQL:
+            return super().session_isolation(isolation)
+        return [_ISOLATION_SQL[isolation].replace("SET TRANSACTION", "SET SESSION CHARACTERISTICS AS TRANSACTION", 1)]
+
+    def begin_statements(self, isolation: str | None, readonly: bool) -> list[str]:
+        """``SET TRANSACTION``, which must come first in the transaction."""
+        out: list[str] = []
+        if isolation is not None:
+            if isolation not in _ISOLATION_SQL:
+                return super().begin_statements(isolation, False)
+            out.append(_ISOLATION_SQL[isolation])
+        if readonly:
+            out.append("SET TRANSACTION READ ONLY")
+        return out

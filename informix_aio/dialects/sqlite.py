@@ -1,0 +1,106 @@
+"""SQLite through Christian Werner's SQLite ODBC driver (``libsqlite3odbc.so``).
+
+The driver reports every error as SQLSTATE ``HY000`` with SQLite's result code as the native
+code, so classification works from that code.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+from ..errors import (
+    Classification,
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    QueryCanceled,
+)
+from .base import Dialect
+
+__all__ = ["SQLiteDialect"]
+
+# SQLite primary result codes (sqlite3.h).
+_SQLITE_ERROR, _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_INTERRUPT = 1, 5, 6, 9
+_BY_CODE: dict[int, Classification] = {
+    _SQLITE_BUSY: Classification(OperationalError, is_transient=True),
+    _SQLITE_LOCKED: Classification(OperationalError, is_transient=True),
+    _SQLITE_INTERRUPT: Classification(QueryCanceled),
+    8: Classification(OperationalError),  # READONLY
+    10: Classification(OperationalError),  # IOERR
+    11: Classification(OperationalError),  # CORRUPT
+    13: Classification(OperationalError),  # FULL
+    14: Classification(OperationalError),  # CANTOPEN
+    18: Classification(DataError),  # TOOBIG
+    19: Classification(IntegrityError),  # CONSTRAINT
+    20: Classification(DataError),  # MISMATCH
+    25: Classification(ProgrammingError),  # RANGE (parameter index)
+}
+
+
+class SQLiteDialect(Dialect):
+    """SQLite, embedded: the default for ``make run`` and a fast test backend."""
+
+    name: ClassVar[str] = "sqlite"
+    driver_hints: ClassVar[tuple[str, ...]] = ("sqlite",)
+    dbms_hints: ClassVar[tuple[str, ...]] = ("sqlite",)
+    truncates_at_nul: ClassVar[bool] = True
+    # Bound as SQL_TIMESTAMP the driver keeps milliseconds only; as text it keeps all six digits.
+    datetime_as_text: ClassVar[bool] = True
+
+    def connection_keywords(
+        self,
+        *,
+        host: str | None,
+        port: int | str | None,
+        server: str | None,
+        database: str | None,
+        user: str | None,
+        password: str | None,
+        protocol: str | None,
+    ) -> list[tuple[str, str]]:
+        """SQLite only takes the database file."""
+        given = [k for k, v in (("host", host), ("port", port), ("server", server),
+                                ("user", user), ("password", password),
+                                ("protocol", protocol)) if v is not None]
+        if given:
+            raise InterfaceError(f"the sqlite dialect takes only database=, not {', '.join(given)}")
+        return [] if database is None else [("DATABASE", database)]
+
+    def session_setup(self, *, lock_timeout: float | None) -> list[str]:
+        """``PRAGMA busy_timeout``: how long a writer waits for the database lock."""
+        if lock_timeout is None:
+            return []
+        ms = 2**31 - 1 if math.isinf(lock_timeout) else round(lock_timeout * 1000)
+        return [f"PRAGMA busy_timeout = {ms}"]
+
+    def begin_statements(self, isolation: str | None, readonly: bool) -> list[str]:
+        """SQLite transactions are always serializable."""
+        if isolation == "serializable":
+            isolation = None
+        return super().begin_statements(isolation, readonly)
+
+    def session_isolation(self, isolation: str) -> list[str]:
+        """SQLite is always serializable; other levels are refused."""
+        return [] if isolation == "serializable" else super().session_isolation(isolation)
+
+    def classify(
+        self,
+        sqlstate: str | None,
+        native: int | None,
+        isam: int | None,
+        message: str,
+        exc: BaseException,
+    ) -> Classification:
+        """Classify by SQLite's result code, which the driver puts in the native code."""
+        if sqlstate == "HY000" and native is not None:
+            if native in _BY_CODE:
+                return _BY_CODE[native]
+            if native == _SQLITE_ERROR:
+                lower = message.lower()
+                if "no such" in lower or "syntax error" in lower or "already exists" in lower:
+                    return Classification(ProgrammingError)
+                return Classification(OperationalError)
+        return self.classify_sqlstate(sqlstate, message, exc)
