@@ -101,7 +101,7 @@ class Connection:
         self.options = options
         self.dbms_name = dbms_name
         self.row_factory: RowFactory | None = options.row_factory
-        self._tx_depth = 0
+        self._tx_stack: list[TransactionToken] = []
         self._db_mode: str | None = None
         self._broken = False
         self._shortcut: pyodbc.Cursor | None = None
@@ -123,7 +123,12 @@ class Connection:
     @property
     def in_transaction(self) -> bool:
         """True inside a :meth:`transaction` block."""
-        return self._tx_depth > 0
+        return bool(self._tx_stack)
+
+    @property
+    def transaction_depth(self) -> int:
+        """How many ``transaction()`` blocks are open (1 + the savepoints)."""
+        return len(self._tx_stack)
 
     @property
     def autocommit(self) -> bool:
@@ -132,7 +137,7 @@ class Connection:
 
     @autocommit.setter
     def autocommit(self, value: bool) -> None:
-        if self._tx_depth:
+        if self._tx_stack:
             raise ProgrammingError("cannot change autocommit inside a transaction() block")
         try:
             self._handle().autocommit = bool(value)
@@ -192,7 +197,7 @@ class Connection:
             raise self._fail(exc) from exc
 
     def _guard_tx(self, what: str) -> None:
-        if self._tx_depth:
+        if self._tx_stack:
             raise ProgrammingError(
                 f"explicit {what}() inside a transaction() block; leave the block instead"
             )
@@ -356,7 +361,7 @@ class Connection:
             logging), or the isolation/read-only request is not supported.
         """
         raw = self._handle()
-        depth = self._tx_depth
+        depth = len(self._tx_stack)
         if depth == 0:
             level = None if isolation is None else normalize_isolation(isolation)
             statements = self.dialect.begin_statements(level, readonly)
@@ -370,14 +375,17 @@ class Connection:
             except BaseException:
                 self._abort_begin(raw, restore)
                 raise
-            self._tx_depth = 1
-            return TransactionToken(0, None, restore, level)
-        if isolation is not None or readonly:
-            raise ProgrammingError("isolation and readonly apply to the outermost transaction only")
-        name = f"ifxaio_sp{depth}"
-        self.execute_direct(self.dialect.savepoint(name))
-        self._tx_depth = depth + 1
-        return TransactionToken(depth, name, False, None)
+            token = TransactionToken(0, None, restore, level)
+        else:
+            if isolation is not None or readonly:
+                raise ProgrammingError(
+                    "isolation and readonly apply to the outermost transaction only"
+                )
+            name = f"ifxaio_sp{depth}"
+            self.execute_direct(self.dialect.savepoint(name))
+            token = TransactionToken(depth, name, False, None)
+        self._tx_stack.append(token)
+        return token
 
     def _abort_begin(self, raw: pyodbc.Connection, restore: bool) -> None:
         try:
@@ -392,10 +400,10 @@ class Connection:
 
         A failed rollback marks the connection broken: its state is unknown.
         """
-        if token.depth + 1 != self._tx_depth:
+        if not self._tx_stack or self._tx_stack[-1] is not token:
             raise InterfaceError("transactions must end in the reverse order they began")
         raw = self._handle()
-        self._tx_depth = token.depth
+        self._tx_stack.pop()
         if token.savepoint is not None:
             try:
                 if not commit:
@@ -421,6 +429,15 @@ class Connection:
                 raise err from exc
         finally:
             self._restore_after_transaction(raw, token)
+
+    def rollback_to_depth(self, depth: int) -> None:
+        """Roll back every transaction block opened beyond ``depth`` (innermost first).
+
+        The async layer calls this when a BEGIN's caller was cancelled: the BEGIN may have run
+        on the server although its block never started.
+        """
+        while len(self._tx_stack) > depth:
+            self.end_transaction(self._tx_stack[-1], commit=False)
 
     def _rollback_quietly(self, raw: pyodbc.Connection) -> None:
         try:
@@ -511,7 +528,7 @@ class Connection:
         if raw is None:
             return
         try:
-            self._tx_depth = 0
+            self._tx_stack.clear()
             if not raw.autocommit:
                 raw.rollback()
             if raw.autocommit != self.options.autocommit:

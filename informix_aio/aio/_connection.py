@@ -155,16 +155,18 @@ class AsyncConnection:
         """A caller left while job ``seq`` may be running: stop it, then clean up after it."""
         self.cancel_pending = True
         canceller = cancel_job(self._worker, seq, self._sync.cancel)
+        # Decided now, on the loop: inside a transaction block, the block's exit rolls back.
+        block_open = self._tx is not None
         try:
-            self._worker.submit(self._after_cancel, canceller)
+            self._worker.submit(self._after_cancel, canceller, block_open)
         except InterfaceError:  # closed meanwhile
             self.cancel_pending = False
 
-    def _after_cancel(self, canceller: threading.Thread) -> None:
+    def _after_cancel(self, canceller: threading.Thread, block_open: bool) -> None:
         """Worker thread, after the cancelled job: roll back unless a transaction block will."""
         canceller.join()
         try:
-            if not self._sync.in_transaction:
+            if not block_open:
                 self._sync.reset()
         finally:
             self.cancel_pending = False

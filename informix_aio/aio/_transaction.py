@@ -46,6 +46,7 @@ class AsyncTransaction:
         self._readonly = readonly
         self._token: TransactionToken | None = None
         self._parent: AsyncTransaction | None = None
+        self._depth = 0
         self.state = TransactionState.NEW
 
     def __repr__(self) -> str:
@@ -61,15 +62,19 @@ class AsyncTransaction:
         if self.state is not TransactionState.NEW:
             raise InterfaceError(f"cannot start a transaction that is {self.state.value}")
         conn = self._conn
+        sync = conn.sync_connection
+        depth = 0 if conn._tx is None else conn._tx._depth + 1
         try:
             self._token = await conn._call(
-                lambda: conn.sync_connection.begin_transaction(
-                    isolation=self._isolation, readonly=self._readonly
-                )
+                lambda: sync.begin_transaction(isolation=self._isolation, readonly=self._readonly)
             )
         except BaseException:
             self.state = TransactionState.FAILED
+            if not conn.closed:
+                # A cancelled BEGIN may still run on the worker: undo it right after.
+                conn._worker.submit(sync.rollback_to_depth, depth)
             raise
+        self._depth = depth
         self._parent, conn._tx = conn._tx, self
         self.state = TransactionState.STARTED
 
@@ -92,14 +97,20 @@ class AsyncTransaction:
         if conn.closed:
             self.state = TransactionState.FAILED
             raise InterfaceError("the connection closed before the transaction ended")
+        ended = TransactionState.COMMITTED if commit else TransactionState.ROLLED_BACK
+        finished: list[bool] = []
+
+        def _job() -> None:
+            conn.sync_connection.end_transaction(token, commit=commit)
+            finished.append(True)  # the server acknowledged it
+
         try:
-            await conn._call_shielded(
-                lambda: conn.sync_connection.end_transaction(token, commit=commit)
-            )
+            await conn._call_shielded(_job)
         except BaseException:
-            self.state = TransactionState.FAILED
+            # A cancellation re-raised after the (shielded) end completed: it still happened.
+            self.state = ended if finished else TransactionState.FAILED
             raise
-        self.state = TransactionState.COMMITTED if commit else TransactionState.ROLLED_BACK
+        self.state = ended
 
     async def __aenter__(self) -> AsyncTransaction:
         await self.start()
