@@ -148,6 +148,18 @@ def wait_for_threads(baseline: int, timeout: float = 5.0) -> int:
     return len(worker_threads())
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--soak", action="store_true", help="run the pool soak (make soak)")
+    parser.addoption("--soak-seconds", type=float, default=180.0, help="soak duration")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The soak is collected only with ``--soak`` (``make soak``): it runs for minutes."""
+    if collection_path.name == "test_pool_soak.py" and not config.getoption("--soak"):
+        return True
+    return None
+
+
 _per_backend: Counter[str] = Counter()
 
 
