@@ -15,6 +15,7 @@ task can never leave a connection half-returned.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
@@ -66,29 +67,47 @@ class PoolStats:
 
 
 class _Waiter:
-    """A caller waiting for a connection; it accepts one at most, and only while waiting."""
+    """A caller waiting for a connection; it accepts one at most, and only while waiting.
 
-    __slots__ = ("conn", "error", "event", "state")
+    On asyncio it sleeps on a bare future (the hot path under load: no cancel-scope machinery),
+    on trio on an event.
+    """
 
-    def __init__(self) -> None:
-        self.event = anyio.Event()
+    __slots__ = ("conn", "error", "event", "fut", "state")
+
+    def __init__(self, fut: asyncio.Future[None] | None) -> None:
+        self.fut = fut
+        self.event = anyio.Event() if fut is None else None
         self.state = "waiting"
         self.conn: _Slot | None = None
         self.error: BaseException | None = None
+
+    def _wake(self) -> None:
+        if self.fut is not None:
+            if not self.fut.done():
+                self.fut.set_result(None)
+        elif self.event is not None:
+            self.event.set()
 
     def accept(self, slot: _Slot) -> bool:
         if self.state != "waiting":
             return False
         self.state, self.conn = "served", slot
-        self.event.set()
+        self._wake()
         return True
 
     def reject(self, error: BaseException) -> bool:
         if self.state != "waiting":
             return False
         self.state, self.error = "failed", error
-        self.event.set()
+        self._wake()
         return True
+
+    def expire(self) -> None:
+        """The acquire timeout fired (asyncio timer)."""
+        if self.state == "waiting":
+            self.state = "expired"
+            self._wake()
 
     def leave(self) -> bool:
         """The caller gives up; False when a connection was already handed over."""
@@ -203,6 +222,7 @@ class Pool:
         self._last_connect_error: BaseException | None = None
         self._state = "new"
         self._tasks: BackgroundTasks | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._counters: dict[str, float] = dict.fromkeys(
             ("requests", "requests_waited", "wait_time_total", "acquire_timeouts",
              "requests_rejected", "connections_opened", "connections_closed",
@@ -220,6 +240,7 @@ class Pool:
         if self._state != "new":
             raise PoolClosed("the pool is closed")
         self._tasks = BackgroundTasks()
+        self._loop = asyncio.get_running_loop() if self._tasks.backend == "asyncio" else None
         self._state = "open"
         if wait and self.min_size:
             try:
@@ -378,37 +399,74 @@ class Pool:
             # The database is unreachable and nothing will come back soon: fail fast.
             self._grow()
             raise self._unreachable_error()
-        waiter = _Waiter()
-        self._waiters.append(waiter)
-        self._counters["requests_waited"] += 1
         start = time.monotonic()
-        self._grow()
+        self._counters["requests_waited"] += 1
         try:
-            with anyio.fail_after(timeout):
-                await waiter.event.wait()
-        except TimeoutError:
-            if waiter.leave():
-                self._counters["acquire_timeouts"] += 1
-                raise PoolTimeout(
-                    f"no connection available within {timeout:g} s "
-                    f"(max_size={self.max_size}, {len(self._in_use)} in use)"
-                ) from None
+            if self._loop is not None:
+                slot = await self._wait_asyncio(timeout)
+            else:
+                slot = await self._wait_trio(timeout)
+        finally:
+            self._counters["wait_time_total"] += time.monotonic() - start
+        return slot
+
+    async def _wait_asyncio(self, timeout: float | None) -> _Slot:
+        assert self._loop is not None
+        waiter = _Waiter(self._loop.create_future())
+        self._waiters.append(waiter)
+        self._grow()
+        handle = None if timeout is None else self._loop.call_later(timeout, waiter.expire)
+        try:
+            assert waiter.fut is not None
+            await waiter.fut
         except BaseException:
             if not waiter.leave() and waiter.conn is not None:
                 # Handed over just as we were cancelled: pass it on.
                 del self._in_use[waiter.conn.conn]
                 self._put_back(waiter.conn)
+            self._forget(waiter)
             raise
         finally:
-            self._counters["wait_time_total"] += time.monotonic() - start
-            try:
-                self._waiters.remove(waiter)
-            except ValueError:
-                pass
-        if waiter.error is not None:
-            raise waiter.error
-        assert waiter.conn is not None
-        return waiter.conn
+            if handle is not None:
+                handle.cancel()
+        return self._outcome(waiter, timeout)
+
+    async def _wait_trio(self, timeout: float | None) -> _Slot:
+        waiter = _Waiter(None)
+        self._waiters.append(waiter)
+        self._grow()
+        assert waiter.event is not None
+        try:
+            with anyio.move_on_after(timeout):
+                await waiter.event.wait()
+            waiter.expire()
+        except BaseException:
+            if not waiter.leave() and waiter.conn is not None:
+                del self._in_use[waiter.conn.conn]
+                self._put_back(waiter.conn)
+            self._forget(waiter)
+            raise
+        return self._outcome(waiter, timeout)
+
+    def _forget(self, waiter: _Waiter) -> None:
+        try:
+            self._waiters.remove(waiter)
+        except ValueError:
+            pass
+
+    def _outcome(self, waiter: _Waiter, timeout: float | None) -> _Slot:
+        if waiter.state == "served":
+            assert waiter.conn is not None
+            return waiter.conn
+        self._forget(waiter)
+        if waiter.state == "expired":
+            self._counters["acquire_timeouts"] += 1
+            raise PoolTimeout(
+                f"no connection available within {timeout:g} s "
+                f"(max_size={self.max_size}, {len(self._in_use)} in use)"
+            )
+        assert waiter.error is not None
+        raise waiter.error
 
     def _unreachable_error(self) -> Error:
         err = self._last_connect_error

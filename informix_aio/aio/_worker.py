@@ -20,6 +20,8 @@ import asyncio
 import logging
 import threading
 import time
+import weakref
+from collections import deque
 from collections.abc import Callable
 from queue import SimpleQueue
 from typing import Any, Final, TypeVar
@@ -36,14 +38,60 @@ T = TypeVar("T")
 _STOP: Final = None
 
 
-def _resolve(fut: asyncio.Future[Any], value: Any) -> None:
-    if not fut.done():
-        fut.set_result(value)
+class _Completions:
+    """Results on their way back to one asyncio loop, delivered in batches.
+
+    Under load many workers finish at once; each ``call_soon_threadsafe`` would write to the
+    loop's self-pipe and make the loop wake (and fight the workers for the GIL) once per
+    result. Here a worker only schedules a drain when none is pending, so one wake-up
+    delivers every result that arrived meanwhile.
+    """
+
+    __slots__ = ("_items", "_lock", "_loop", "_scheduled")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._items: deque[tuple[asyncio.Future[Any], Any, BaseException | None]] = deque()
+        self._lock = threading.Lock()
+        self._scheduled = False
+
+    def post(self, fut: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+        """Worker thread: hand a result to the loop."""
+        self._items.append((fut, value, error))
+        with self._lock:
+            if self._scheduled:
+                return
+            self._scheduled = True
+        try:
+            self._loop.call_soon_threadsafe(self._drain)
+        except RuntimeError:  # the loop is closed: nobody is waiting any more
+            pass
+
+    def _drain(self) -> None:
+        """Loop thread: resolve every waiting future (those already done are skipped)."""
+        with self._lock:
+            self._scheduled = False
+        items = self._items
+        while items:
+            fut, value, error = items.popleft()
+            if fut.done():
+                continue
+            if error is None:
+                fut.set_result(value)
+            else:
+                fut.set_exception(error)
 
 
-def _reject(fut: asyncio.Future[Any], exc: BaseException) -> None:
-    if not fut.done():
-        fut.set_exception(exc)
+_completions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Completions] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _completions_for(loop: asyncio.AbstractEventLoop) -> _Completions:
+    found = _completions.get(loop)
+    if found is None:
+        found = _completions[loop] = _Completions(loop)
+    return found
 
 
 class _TrioWaiter:
@@ -107,7 +155,7 @@ class Worker:
 
     # -- the worker thread -------------------------------------------------------------------
     def _main_asyncio(self) -> None:
-        get, call = self._queue.get, self._loop.call_soon_threadsafe
+        get, post = self._queue.get, _completions_for(self._loop).post
         seq = 0
         while (job := get()) is not _STOP:
             fn, args, fut = job
@@ -122,10 +170,7 @@ class Worker:
                 # Completed before delivery: once the caller resumes, the worker is idle.
                 self.completed = seq
                 if fut is not None:
-                    try:
-                        call(_reject, fut, exc)
-                    except RuntimeError:  # the loop is closed: nobody is waiting
-                        pass
+                    post(fut, None, exc)
                 elif not isinstance(exc, Exception):
                     raise
                 else:
@@ -133,10 +178,7 @@ class Worker:
             else:
                 self.completed = seq
                 if fut is not None:
-                    try:
-                        call(_resolve, fut, result)
-                    except RuntimeError:
-                        pass
+                    post(fut, result, None)
 
     def _main_trio(self) -> None:
         get, run_soon = self._queue.get, self._token.run_sync_soon
