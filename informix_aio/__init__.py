@@ -91,17 +91,17 @@ Timestamp = datetime.datetime
 Binary = bytes
 
 
-def DateFromTicks(ticks: float) -> datetime.date:  # noqa: N802 - PEP 249 name
+def DateFromTicks(ticks: float) -> datetime.date:
     """The local date of a POSIX timestamp."""
     return datetime.date(*time.localtime(ticks)[:3])
 
 
-def TimeFromTicks(ticks: float) -> datetime.time:  # noqa: N802 - PEP 249 name
+def TimeFromTicks(ticks: float) -> datetime.time:
     """The local time of day of a POSIX timestamp."""
     return datetime.time(*time.localtime(ticks)[3:6])
 
 
-def TimestampFromTicks(ticks: float) -> datetime.datetime:  # noqa: N802 - PEP 249 name
+def TimestampFromTicks(ticks: float) -> datetime.datetime:
     """The local date and time of a POSIX timestamp."""
     return datetime.datetime(*time.localtime(ticks)[:6])
 

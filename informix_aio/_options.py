@@ -84,7 +84,7 @@ def build_options(
     row_factory: RowFactory | None = None,
     fast_executemany: bool = False,
     attrs_before: Mapping[int, Any] | None = None,
-    **keywords: str | int,
+    **keywords: str | int | bool,
 ) -> ConnectOptions:
     """Validate connection options and build the connection string. No I/O.
 
@@ -108,25 +108,43 @@ def build_options(
 
     pairs: list[tuple[str, str]] = []
     if driver is not None:
+        if "\x00" in driver:
+            raise InterfaceError("connection option values cannot contain NUL characters")
         pairs.append(("DRIVER", "{" + driver.replace("}", "}}") + "}"))
     if dsn is not None:
         pairs.append(("DSN", escape_value(dsn)))
-    common = {"host": host, "port": port, "server": server, "database": database,
-              "user": user, "password": password, "protocol": protocol}
+    common = {
+        "host": host,
+        "port": port,
+        "server": server,
+        "database": database,
+        "user": user,
+        "password": password,
+        "protocol": protocol,
+    }
     if any(v is not None for v in common.values()):
         keyword_dialect = chosen if chosen is not None else get_dialect("informix")
-        for key, value in keyword_dialect.connection_keywords(**common):
-            pairs.append((key, escape_value(value)))
+        for key, text in keyword_dialect.connection_keywords(
+            host=host,
+            port=port,
+            server=server,
+            database=database,
+            user=user,
+            password=password,
+            protocol=protocol,
+        ):
+            pairs.append((key, escape_value(text)))
     for key, value in keywords.items():
         if not _KEY_RE.match(key):
             raise InterfaceError(f"invalid connection keyword {key!r}")
-        if isinstance(value, bool):
-            value = "1" if value else "0"
-        pairs.append((key.upper(), escape_value(str(value))))
+        text = ("1" if value else "0") if isinstance(value, bool) else str(value)
+        pairs.append((key.upper(), escape_value(text)))
     if chosen is not None:
         given = {k.upper() for k, _ in pairs}
         if connection_string is not None:
-            given |= {k.strip().upper() for k in re.findall(r"(?:^|;)\s*([^=;]+)=", connection_string)}
+            given |= {
+                k.strip().upper() for k in re.findall(r"(?:^|;)\s*([^=;]+)=", connection_string)
+            }
         pairs.extend((k, v) for k, v in chosen.default_keywords.items() if k.upper() not in given)
 
     parts = [f"{k}={v}" for k, v in pairs]

@@ -320,7 +320,7 @@ class Connection:
         """
         if params is None:
             return ()
-        if isinstance(params, (str, bytes, bytearray, memoryview)) or isinstance(params, Mapping):
+        if isinstance(params, (str, bytes, bytearray, memoryview, Mapping)):
             raise ProgrammingError(
                 "parameters must be a sequence (tuple or list) matching the '?' markers, "
                 f"not {type(params).__name__}"

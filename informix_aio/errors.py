@@ -64,7 +64,7 @@ __all__ = [
 ]
 
 
-class Warning(Exception):  # noqa: A001 - the name PEP 249 prescribes
+class Warning(Exception):
     """Important warnings, e.g. data truncation on insert (PEP 249)."""
 
 

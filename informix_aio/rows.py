@@ -29,7 +29,7 @@ def dict_row(description: Description) -> RowMaker:
     names = [d[0] for d in description]
 
     def make(values: Sequence[Any]) -> dict[str, Any]:
-        return dict(zip(names, values))
+        return dict(zip(names, values, strict=True))
 
     return make
 

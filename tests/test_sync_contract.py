@@ -56,10 +56,11 @@ def test_module_globals_follow_pep_249() -> None:
     assert informix_aio.apilevel == "2.0"
     assert informix_aio.threadsafety == 1
     assert informix_aio.paramstyle == "qmark"
-    assert informix_aio.STRING == str
-    assert informix_aio.NUMBER == decimal.Decimal
-    assert informix_aio.DATETIME == datetime.date
-    assert informix_aio.BINARY == bytes
+    # PEP 249 type objects compare equal to the description's type codes.
+    assert informix_aio.STRING == str  # noqa: E721, SIM300
+    assert informix_aio.NUMBER == decimal.Decimal  # noqa: SIM300
+    assert informix_aio.DATETIME == datetime.date  # noqa: SIM300
+    assert informix_aio.BINARY == bytes  # noqa: E721, SIM300
     assert issubclass(informix_aio.IntegrityError, informix_aio.DatabaseError)
     assert issubclass(informix_aio.DatabaseError, informix_aio.Error)
 
@@ -71,8 +72,9 @@ def test_dialect_is_detected_from_the_driver(backend: Backend, conn: Connection)
 
 def test_cursor_executes_and_fetches_rows_as_tuples(conn: Connection, table: str) -> None:
     with conn.cursor() as cur:
-        cur.executemany(f"INSERT INTO {table} (id, email) VALUES (?, ?)",
-                        [(i, f"u{i}@x") for i in range(1, 6)])
+        cur.executemany(
+            f"INSERT INTO {table} (id, email) VALUES (?, ?)", [(i, f"u{i}@x") for i in range(1, 6)]
+        )
         cur.execute(f"SELECT id, email FROM {table} ORDER BY id")
         assert cur.description is not None
         assert [d[0].lower() for d in cur.description] == ["id", "email"]
@@ -150,8 +152,12 @@ def test_context_manager_rolls_back_on_exception(backend: Backend, table: str) -
 BAD_CALLS: list[tuple[str, str, Any, type[Error]]] = [
     ("too_many_parameters", "SELECT ? FROM {t}", (1, 2), ProgrammingError),
     ("too_few_parameters", "SELECT id FROM {t} WHERE id = ? AND email = ?", (1,), Error),
-    ("unsupported_parameter_type", "SELECT id FROM {t} WHERE id = ?", (object(),),
-     ProgrammingError),
+    (
+        "unsupported_parameter_type",
+        "SELECT id FROM {t} WHERE id = ?",
+        (object(),),
+        ProgrammingError,
+    ),
     ("mapping_parameters", "SELECT id FROM {t} WHERE id = ?", {"id": 1}, ProgrammingError),
     ("string_as_parameters", "SELECT id FROM {t} WHERE email = ?", "a@x", ProgrammingError),
     ("syntax_error", "SELEC id FROM {t}", None, ProgrammingError),
@@ -160,8 +166,9 @@ BAD_CALLS: list[tuple[str, str, Any, type[Error]]] = [
 ]
 
 
-@pytest.mark.parametrize(("sql", "params", "error"), [c[1:] for c in BAD_CALLS],
-                         ids=[c[0] for c in BAD_CALLS])
+@pytest.mark.parametrize(
+    ("sql", "params", "error"), [c[1:] for c in BAD_CALLS], ids=[c[0] for c in BAD_CALLS]
+)
 def test_bad_input_raises_dbapi_error_and_connection_survives(
     conn: Connection, table: str, sql: str, params: Any, error: type[Error]
 ) -> None:
@@ -256,9 +263,7 @@ def test_explicit_commit_inside_transaction_block_is_refused(conn: Connection) -
 
 
 def test_unknown_isolation_level_is_refused_before_anything_starts(conn: Connection) -> None:
-    with pytest.raises(ProgrammingError, match="isolation"), conn.transaction(
-        isolation="chaotic"
-    ):
+    with pytest.raises(ProgrammingError, match="isolation"), conn.transaction(isolation="chaotic"):
         pass
     assert not conn.in_transaction
 

@@ -73,11 +73,15 @@ class AsyncConnection:
             opened.append(conn)
             return conn
 
+        def _close_opened() -> None:
+            for conn in opened:
+                conn.close()
+
         try:
             sync = await worker.run(_open)
         except BaseException:
             # Cancelled or failed: a connection that completes later must not leak.
-            worker.submit(lambda: opened and opened[0].close())
+            worker.submit(_close_opened)
             worker.stop()
             raise
         return cls(worker, sync, command_timeout=command_timeout)
@@ -315,8 +319,9 @@ class AsyncCursor:
 
     def __await__(self) -> Generator[Any, None, AsyncCursor]:
         """``await conn.cursor()`` works too (nothing to wait for)."""
-        if False:  # pragma: no cover - makes this a generator
-            yield
+        return self._itself().__await__()
+
+    async def _itself(self) -> AsyncCursor:
         return self
 
     async def __aenter__(self) -> AsyncCursor:

@@ -193,9 +193,13 @@ class Pool:
     ) -> None:
         if min_size < 0 or max_size < 1 or min_size > max_size:
             raise ValueError("need 0 <= min_size <= max_size and max_size >= 1")
-        for name, value in (("acquire_timeout", acquire_timeout), ("max_lifetime", max_lifetime),
-                            ("max_idle", max_idle), ("health_check", health_check),
-                            ("command_timeout", command_timeout)):
+        for name, value in (
+            ("acquire_timeout", acquire_timeout),
+            ("max_lifetime", max_lifetime),
+            ("max_idle", max_idle),
+            ("health_check", health_check),
+            ("command_timeout", command_timeout),
+        ):
             if value is not None and value < 0:
                 raise ValueError(f"{name} must be >= 0 or None")
         if max_waiting < 0 or (max_queries is not None and max_queries < 1):
@@ -224,10 +228,23 @@ class Pool:
         self._tasks: BackgroundTasks | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._counters: dict[str, float] = dict.fromkeys(
-            ("requests", "requests_waited", "wait_time_total", "acquire_timeouts",
-             "requests_rejected", "connections_opened", "connections_closed",
-             "connections_failed", "connections_lost", "broken_on_return",
-             "reaped_after_cancel", "health_checks", "health_checks_failed"), 0)
+            (
+                "requests",
+                "requests_waited",
+                "wait_time_total",
+                "acquire_timeouts",
+                "requests_rejected",
+                "connections_opened",
+                "connections_closed",
+                "connections_failed",
+                "connections_lost",
+                "broken_on_return",
+                "reaped_after_cancel",
+                "health_checks",
+                "health_checks_failed",
+            ),
+            0,
+        )
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def open(self, *, wait: bool = True) -> None:
@@ -279,7 +296,8 @@ class Pool:
             while self._idle:
                 await self._close_slot(self._idle.pop())
             with anyio.move_on_after(timeout):
-                while self._in_use or self._reaping or self._opening:
+                # Polled: close() is rare, and no single event covers all three counts.
+                while self._in_use or self._reaping or self._opening:  # noqa: ASYNC110
                     await anyio.sleep(0.01)
             self.terminate()
             if self._tasks is not None:
@@ -339,14 +357,19 @@ class Pool:
         :raises OperationalError: the database is unreachable (fails fast while it is down).
         """
         if self._state != "open":
-            raise PoolClosed("the pool is closed" if self._state != "new" else
-                             "the pool is not open: await pool.open() first")
+            raise PoolClosed(
+                "the pool is closed"
+                if self._state != "new"
+                else "the pool is not open: await pool.open() first"
+            )
         self._counters["requests"] += 1
         while True:
             # Either way the slot comes back already counted in _in_use.
             slot = self._take_idle()
             if slot is None:
-                slot = await self._wait_for_slot(self.acquire_timeout if timeout is None else timeout)
+                slot = await self._wait_for_slot(
+                    self.acquire_timeout if timeout is None else timeout
+                )
             if await self._usable(slot):
                 break
         slot.uses += 1
@@ -471,8 +494,9 @@ class Pool:
     def _unreachable_error(self) -> Error:
         err = self._last_connect_error
         if isinstance(err, Error):
-            new = type(err)(err.message, sqlstate=err.sqlstate, native_code=err.native_code,
-                            is_disconnect=True)
+            new = type(err)(
+                err.message, sqlstate=err.sqlstate, native_code=err.native_code, is_disconnect=True
+            )
             new.__cause__ = err
             return new
         return InterfaceError(f"cannot connect: {err!r}")
@@ -540,7 +564,8 @@ class Pool:
             clean = False
             with anyio.move_on_after(self.reap_timeout):
                 await slot.conn.run_sync(lambda: None)
-                while slot.conn.cancel_pending:
+                # Cleared by the worker thread, which cannot set a loop event cheaply.
+                while slot.conn.cancel_pending:  # noqa: ASYNC110
                     await anyio.sleep(0.005)
                 clean = not slot.conn.broken
             if clean:
@@ -641,8 +666,9 @@ class Pool:
             self._counters["connections_failed"] += 1
             self._last_connect_error = exc
             self._backoff = min(self.reconnect_max, max(self.reconnect_initial, self._backoff * 2))
-            logger.warning("cannot open a pooled connection (retry in %.2fs): %s",
-                           self._backoff, exc)
+            logger.warning(
+                "cannot open a pooled connection (retry in %.2fs): %s", self._backoff, exc
+            )
             # Fail one waiter fast with the real cause rather than letting it time out.
             while self._waiters:
                 if self._waiters.popleft().reject(self._unreachable_error()):
@@ -700,11 +726,18 @@ class Pool:
         """A consistent snapshot of the pool's state and counters."""
         c = self._counters
         return PoolStats(
-            min_size=self.min_size, max_size=self.max_size, size=self._size(),
-            idle=len(self._idle), in_use=len(self._in_use), opening=self._opening,
-            reaping=self._reaping, waiting=len(self._waiters),
-            requests=int(c["requests"]), requests_waited=int(c["requests_waited"]),
-            wait_time_total=c["wait_time_total"], acquire_timeouts=int(c["acquire_timeouts"]),
+            min_size=self.min_size,
+            max_size=self.max_size,
+            size=self._size(),
+            idle=len(self._idle),
+            in_use=len(self._in_use),
+            opening=self._opening,
+            reaping=self._reaping,
+            waiting=len(self._waiters),
+            requests=int(c["requests"]),
+            requests_waited=int(c["requests_waited"]),
+            wait_time_total=c["wait_time_total"],
+            acquire_timeouts=int(c["acquire_timeouts"]),
             requests_rejected=int(c["requests_rejected"]),
             connections_opened=int(c["connections_opened"]),
             connections_closed=int(c["connections_closed"]),
@@ -730,32 +763,52 @@ class Pool:
         )
 
     # -- one-round-trip shortcuts --------------------------------------------------------------
-    async def execute(self, sql: str, params: Sequence[Any] | None = None, *,
-                      timeout: float | None = None) -> int:
+    async def execute(
+        self, sql: str, params: Sequence[Any] | None = None, *, timeout: float | None = None
+    ) -> int:
         """Acquire, run one statement, release; return its row count."""
         async with self.connection() as conn:
             return await conn.execute(sql, params, timeout=timeout)
 
-    async def executemany(self, sql: str, seq_of_params: Sequence[Sequence[Any]], *,
-                          timeout: float | None = None) -> None:
+    async def executemany(
+        self, sql: str, seq_of_params: Sequence[Sequence[Any]], *, timeout: float | None = None
+    ) -> None:
         """Acquire, run ``sql`` per parameter set (atomically), release."""
         async with self.connection() as conn:
             await conn.executemany(sql, seq_of_params, timeout=timeout)
 
-    async def fetch(self, sql: str, params: Sequence[Any] | None = None, *,
-                    timeout: float | None = None, row_factory: Any = None) -> list[Any]:
+    async def fetch(
+        self,
+        sql: str,
+        params: Sequence[Any] | None = None,
+        *,
+        timeout: float | None = None,
+        row_factory: Any = None,
+    ) -> list[Any]:
         """Acquire, fetch all rows, release."""
         async with self.connection() as conn:
             return await conn.fetch(sql, params, timeout=timeout, row_factory=row_factory)
 
-    async def fetchrow(self, sql: str, params: Sequence[Any] | None = None, *,
-                       timeout: float | None = None, row_factory: Any = None) -> Any:
+    async def fetchrow(
+        self,
+        sql: str,
+        params: Sequence[Any] | None = None,
+        *,
+        timeout: float | None = None,
+        row_factory: Any = None,
+    ) -> Any:
         """Acquire, fetch the first row, release."""
         async with self.connection() as conn:
             return await conn.fetchrow(sql, params, timeout=timeout, row_factory=row_factory)
 
-    async def fetchval(self, sql: str, params: Sequence[Any] | None = None, *,
-                       column: int = 0, timeout: float | None = None) -> Any:
+    async def fetchval(
+        self,
+        sql: str,
+        params: Sequence[Any] | None = None,
+        *,
+        column: int = 0,
+        timeout: float | None = None,
+    ) -> Any:
         """Acquire, fetch one value, release."""
         async with self.connection() as conn:
             return await conn.fetchval(sql, params, column=column, timeout=timeout)
@@ -779,4 +832,3 @@ class _Lease:
         conn, self._conn = self._conn, None
         if conn is not None:
             self._pool.release_nowait(conn)
-

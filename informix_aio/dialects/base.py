@@ -88,7 +88,9 @@ _CLASS_BY_STATE: dict[str, type[Error]] = {
     "57014": QueryCanceled,  # PostgreSQL: canceling statement due to user request
     "01000": InterfaceError,  # unixODBC: "Can't open lib ..." (the driver cannot be loaded)
 }
-_DISCONNECT_STATES = frozenset({"08S01", "08003", "08006", "08007", "57P01", "57P02", "57P03", "HYT01"})
+_DISCONNECT_STATES = frozenset(
+    {"08S01", "08003", "08006", "08007", "57P01", "57P02", "57P03", "HYT01"}
+)
 _TRANSIENT_STATES = frozenset({"40001", "40P01", "55P03", "HYT00"})
 _DISCONNECT_TEXT = re.compile(
     r"connection (?:has been |was )?lost|server closed the connection|connection is closed|"
@@ -160,7 +162,9 @@ class Dialect:
         if password is not None:
             pairs.append(("PWD", password))
         if protocol is not None:
-            raise InterfaceError(f"protocol= is an Informix option; the {self.name} driver has none")
+            raise InterfaceError(
+                f"protocol= is an Informix option; the {self.name} driver has none"
+            )
         return pairs
 
     # -- session -------------------------------------------------------------------------
@@ -291,4 +295,3 @@ def _class_of_pyodbc(exc: BaseException) -> type[Error]:
         if name in names:
             return cls
     return DatabaseError
-

@@ -168,7 +168,7 @@ class InformixDialect(Dialect):
         conn.add_output_converter(-114, _decode_bigint)
         try:
             conn.set_attr(SQL_INFX_ATTR_IDSISAMERRMSG, 1)
-        except Exception:  # noqa: BLE001 - older drivers lack it; ISAM text is a bonus
+        except Exception:
             pass
 
     def session_setup(self, *, lock_timeout: float | None) -> list[str]:
@@ -208,9 +208,19 @@ class InformixDialect(Dialect):
     def native_code(self, message: str, exc: BaseException) -> int | None:
         """The SQLCODE: the ``(-NNN)`` of the first diagnostic record that is not an ISAM one."""
         for record in _RECORD_SPLIT.split(message):
-            if "isam error" in record.lower():
+            isam_mark = _ISAM_MARK.search(record)
+            if isam_mark is None:
+                m = _CODE_AT_END.search(record) or _ANY_CODE.search(record)
+                if m:
+                    return int(m.group(1))
                 continue
-            m = _CODE_AT_END.search(record) or _ANY_CODE.search(record)
+            # ISAM text appended to the SQL error's own record (SQL_INFX_ATTR_IDSISAMERRMSG):
+            # pyodbc's native code at the end is still the SQLCODE, unless it is an ISAM code
+            # (-100..-199, a record of the ISAM error alone); else a code before the ISAM text.
+            m = _CODE_AT_END.search(record)
+            if m and not -199 <= int(m.group(1)) <= -100:
+                return int(m.group(1))
+            m = _ANY_CODE.search(record, 0, isam_mark.start())
             if m:
                 return int(m.group(1))
         return None
@@ -220,11 +230,11 @@ class InformixDialect(Dialect):
         m = _ISAM_MARK.search(message)
         if m is None:
             return None
-        tail = message[m.end():]
-        code = _ANY_CODE.search(tail)
+        tail = message[m.end() :]
+        found = _ANY_CODE.search(tail)
         # ISAM codes are -100..-199; a larger one after the text is the record's SQLCODE.
-        if code and -199 <= int(code.group(1)) <= -100:
-            return int(code.group(1))
+        if found and -199 <= int(found.group(1)) <= -100:
+            return int(found.group(1))
         tail_lower = tail.lower()
         for text, code in _ISAM_TEXT:
             if text in tail_lower:
@@ -243,7 +253,7 @@ class InformixDialect(Dialect):
         if native is None:
             return self.classify_sqlstate(sqlstate, message, exc)
         if native in DISCONNECT_CODES:
-            return Classification(OperationalError, is_disconnect=True)
+            return Classification(OperationalError, is_disconnect=True, hint=_HINTS.get(native))
         if native in _CANCEL_CODES:
             return Classification(QueryCanceled)
         if native in INTEGRITY_CODES:
@@ -257,7 +267,8 @@ class InformixDialect(Dialect):
         if isam in ISAM_TRANSIENT_CODES:
             return Classification(OperationalError, is_transient=True)
         if native in _TRANSACTION_CODES:
-            return Classification(_TRANSACTION_CODES[native][0])
+            tx_cls, explanation = _TRANSACTION_CODES[native]
+            return Classification(tx_cls, hint=explanation)
         if native in _PROGRAMMING_CODES:
             return Classification(ProgrammingError)
         if native in _AUTH_CODES:

@@ -20,7 +20,9 @@ _ISOLATION_SQL = {
     "serializable": "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
 }
 _TRANSIENT = frozenset({1205, 1213})  # lock wait timeout, deadlock
-_DISCONNECT = frozenset({2006, 2013, 2055, 1927, 4031})  # server gone / lost / killed
+# server gone / lost / killed; 2002/2003/2005: cannot connect (socket, TCP, unknown host),
+# which Connector/ODBC reports as HY000
+_DISCONNECT = frozenset({2006, 2013, 2055, 1927, 4031, 2002, 2003, 2005})
 _CANCELED = frozenset({1317, 3024, 1969})  # query interrupted / execution time exceeded
 
 

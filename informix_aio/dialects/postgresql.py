@@ -47,7 +47,11 @@ class PostgreSQLDialect(Dialect):
         """The session's default isolation level."""
         if isolation not in _ISOLATION_SQL:
             return super().session_isolation(isolation)
-        return [_ISOLATION_SQL[isolation].replace("SET TRANSACTION", "SET SESSION CHARACTERISTICS AS TRANSACTION", 1)]
+        return [
+            _ISOLATION_SQL[isolation].replace(
+                "SET TRANSACTION", "SET SESSION CHARACTERISTICS AS TRANSACTION", 1
+            )
+        ]
 
     def begin_statements(self, isolation: str | None, readonly: bool) -> list[str]:
         """``SET TRANSACTION``, which must come first in the transaction."""

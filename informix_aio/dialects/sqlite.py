@@ -62,9 +62,18 @@ class SQLiteDialect(Dialect):
         protocol: str | None,
     ) -> list[tuple[str, str]]:
         """SQLite only takes the database file."""
-        given = [k for k, v in (("host", host), ("port", port), ("server", server),
-                                ("user", user), ("password", password),
-                                ("protocol", protocol)) if v is not None]
+        given = [
+            k
+            for k, v in (
+                ("host", host),
+                ("port", port),
+                ("server", server),
+                ("user", user),
+                ("password", password),
+                ("protocol", protocol),
+            )
+            if v is not None
+        ]
         if given:
             raise InterfaceError(f"the sqlite dialect takes only database=, not {', '.join(given)}")
         return [] if database is None else [("DATABASE", database)]

@@ -130,8 +130,14 @@ async def test_cancel_while_connecting_returns_at_once_and_leaks_no_thread() -> 
         baseline = len(worker_threads())
         start = time.monotonic()
         with anyio.move_on_after(0.2):
-            await aio.connect(driver="PostgreSQL Unicode", host="127.0.0.1", port=port,
-                              database="x", user="x", login_timeout=2)
+            await aio.connect(
+                driver="PostgreSQL Unicode",
+                host="127.0.0.1",
+                port=port,
+                database="x",
+                user="x",
+                login_timeout=2,
+            )
         assert time.monotonic() - start < PROMPT
     # The connect finishes (fails) at its login timeout; its thread then exits.
     assert wait_for_threads(baseline, timeout=10) == baseline

@@ -36,8 +36,10 @@ async def conn(backend: Backend) -> AsyncIterator[aio.AsyncConnection]:
 @pytest.fixture
 async def table(backend: Backend, conn: aio.AsyncConnection) -> AsyncIterator[str]:
     name = backend.table("items")
-    await conn.execute(f"CREATE TABLE {name} (id INTEGER NOT NULL PRIMARY KEY, "
-                       f"email VARCHAR(100) UNIQUE, note {backend.text_type})")
+    await conn.execute(
+        f"CREATE TABLE {name} (id INTEGER NOT NULL PRIMARY KEY, "
+        f"email VARCHAR(100) UNIQUE, note {backend.text_type})"
+    )
     yield name
     if not conn.closed:
         await conn.execute(f"DROP TABLE {name}")
@@ -45,15 +47,18 @@ async def table(backend: Backend, conn: aio.AsyncConnection) -> AsyncIterator[st
 
 async def test_shortcuts_run_statements_and_fetch(conn: aio.AsyncConnection, table: str) -> None:
     assert await conn.execute(f"INSERT INTO {table} (id, email) VALUES (?, ?)", (1, "a@x")) == 1
-    await conn.executemany(f"INSERT INTO {table} (id, email) VALUES (?, ?)",
-                           [(2, "b@x"), (3, "c@x")])
+    await conn.executemany(
+        f"INSERT INTO {table} (id, email) VALUES (?, ?)", [(2, "b@x"), (3, "c@x")]
+    )
     assert await conn.fetch(f"SELECT id, email FROM {table} ORDER BY id") == [
-        (1, "a@x"), (2, "b@x"), (3, "c@x")]
+        (1, "a@x"),
+        (2, "b@x"),
+        (3, "c@x"),
+    ]
     assert await conn.fetchrow(f"SELECT id FROM {table} WHERE id = ?", (2,)) == (2,)
     assert await conn.fetchrow(f"SELECT id FROM {table} WHERE id = ?", (99,)) is None
     assert await conn.fetchval(f"SELECT email FROM {table} WHERE id = ?", (3,)) == "c@x"
-    row = await conn.fetchrow(f"SELECT id, email FROM {table} WHERE id = 1",
-                              row_factory=dict_row)
+    row = await conn.fetchrow(f"SELECT id, email FROM {table} WHERE id = 1", row_factory=dict_row)
     assert {k.lower(): v for k, v in row.items()} == {"id": 1, "email": "a@x"}
 
 

@@ -41,8 +41,9 @@ async def settle(pool: aio.Pool, timeout: float = 5.0) -> aio.PoolStats:
 
 @pytest.fixture
 async def pool(pg: Backend) -> AsyncIterator[aio.Pool]:
-    async with aio.create_pool(**pg.connect_kwargs(), min_size=2, max_size=5,
-                               acquire_timeout=5) as p:
+    async with aio.create_pool(
+        **pg.connect_kwargs(), min_size=2, max_size=5, acquire_timeout=5
+    ) as p:
         yield p
 
 
@@ -64,8 +65,14 @@ async def test_constructor_does_no_io_and_validates_arguments(pg: Backend) -> No
     assert p.stats().size == 0
     with pytest.raises(PoolClosed, match="not open"):
         await p.acquire()
-    for bad in ({"min_size": 3, "max_size": 2}, {"max_size": 0}, {"acquire_timeout": -1},
-                {"max_waiting": -1}, {"reap_timeout": 0}):
+    bad_options: list[dict[str, Any]] = [
+        {"min_size": 3, "max_size": 2},
+        {"max_size": 0},
+        {"acquire_timeout": -1},
+        {"max_waiting": -1},
+        {"reap_timeout": 0},
+    ]
+    for bad in bad_options:
         with pytest.raises(ValueError):
             aio.Pool(**pg.connect_kwargs(), **bad)
 
@@ -87,7 +94,9 @@ async def test_gather_of_shortcuts_uses_several_connections(pool: aio.Pool) -> N
     pids: list[int] = []
 
     async def pid() -> None:
-        pids.append(await pool.fetchval("SELECT pg_backend_pid() + 0 * length(pg_sleep(0.2)::text)"))
+        pids.append(
+            await pool.fetchval("SELECT pg_backend_pid() + 0 * length(pg_sleep(0.2)::text)")
+        )
 
     async with anyio.create_task_group() as tg:
         for _ in range(4):
@@ -150,8 +159,9 @@ async def test_cancelled_waiter_never_receives_a_connection(pg: Backend) -> None
 async def test_exhaustion_of_1000_acquirers_times_out_cleanly_without_deadlock(
     pg: Backend,
 ) -> None:
-    async with aio.create_pool(**pg.connect_kwargs(), min_size=10, max_size=10,
-                               acquire_timeout=0.3, max_waiting=600) as pool:
+    async with aio.create_pool(
+        **pg.connect_kwargs(), min_size=10, max_size=10, acquire_timeout=0.3, max_waiting=600
+    ) as pool:
         outcome: dict[str, int] = {"ok": 0, "timeout": 0, "rejected": 0}
 
         async def client() -> None:
@@ -199,8 +209,9 @@ async def test_dbapi_mode_pool_rolls_back_on_release(pg: Backend) -> None:
     assert pg.pg is not None
     table = pg.table("r")
     pg.pg.admin_execute(f"CREATE TABLE {table} (id INT)")
-    async with aio.create_pool(**pg.connect_kwargs(), min_size=1, max_size=1,
-                               autocommit=False) as pool:
+    async with aio.create_pool(
+        **pg.connect_kwargs(), min_size=1, max_size=1, autocommit=False
+    ) as pool:
         async with pool.connection() as c:
             assert not c.autocommit
             await c.execute(f"INSERT INTO {table} VALUES (1)")  # never committed
@@ -238,11 +249,13 @@ async def test_setup_runs_once_per_connection_and_reset_on_every_release(pg: Bac
     async def reset(conn: aio.PooledConnection) -> None:
         resets.append(await conn.fetchval("SELECT current_setting('application_name')"))
 
-    async with aio.create_pool(**pg.connect_kwargs(), min_size=2, max_size=2, setup=setup,
-                               reset=reset) as pool:
+    async with aio.create_pool(
+        **pg.connect_kwargs(), min_size=2, max_size=2, setup=setup, reset=reset
+    ) as pool:
         for _ in range(3):
             assert await pool.fetchval("SELECT current_setting('application_name')") == (
-                "configured")
+                "configured"
+            )
         await settle(pool)
     assert len(setups) == 2
     assert resets == ["configured"] * 3
@@ -250,8 +263,9 @@ async def test_setup_runs_once_per_connection_and_reset_on_every_release(pg: Bac
 
 async def test_health_check_replaces_a_dead_idle_connection(pg: Backend) -> None:
     assert pg.pg is not None
-    async with aio.create_pool(**pg.connect_kwargs(), min_size=1, max_size=1,
-                               health_check=0.05) as pool:
+    async with aio.create_pool(
+        **pg.connect_kwargs(), min_size=1, max_size=1, health_check=0.05
+    ) as pool:
         await pool.fetchval("SELECT 1")
         pg.pg.terminate_backends(application_name=pg.tag)
         await anyio.sleep(0.1)  # idle longer than health_check: pinged on acquire
@@ -262,20 +276,21 @@ async def test_health_check_replaces_a_dead_idle_connection(pg: Backend) -> None
 
 
 async def test_max_lifetime_and_max_queries_replace_connections(pg: Backend) -> None:
-    async with aio.create_pool(**pg.connect_kwargs(), min_size=1, max_size=1,
-                               max_queries=3) as pool:
+    async with aio.create_pool(
+        **pg.connect_kwargs(), min_size=1, max_size=1, max_queries=3
+    ) as pool:
         pids = [await pool.fetchval("SELECT pg_backend_pid()") for _ in range(6)]
         assert len(set(pids)) == 2
-    async with aio.create_pool(**pg.connect_kwargs(), min_size=1, max_size=1,
-                               max_lifetime=0.1) as pool:
+    async with aio.create_pool(
+        **pg.connect_kwargs(), min_size=1, max_size=1, max_lifetime=0.1
+    ) as pool:
         first = await pool.fetchval("SELECT pg_backend_pid()")
         await anyio.sleep(0.15)
         assert await pool.fetchval("SELECT pg_backend_pid()") != first
 
 
 async def test_idle_connections_shrink_toward_min_size(pg: Backend) -> None:
-    async with aio.create_pool(**pg.connect_kwargs(), min_size=1, max_size=4,
-                               max_idle=0.1) as pool:
+    async with aio.create_pool(**pg.connect_kwargs(), min_size=1, max_size=4, max_idle=0.1) as pool:
         async with anyio.create_task_group() as tg:
             for _ in range(4):
                 tg.start_soon(pool.fetchval, "SELECT pg_sleep(0.1)")

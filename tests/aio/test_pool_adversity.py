@@ -45,8 +45,9 @@ async def wait_settled(pool: aio.Pool, timeout: float = 10.0) -> aio.PoolStats:
             await anyio.sleep(0.01)
 
 
-async def run_load(pool: aio.Pool, seconds: float, tasks: int,
-                   log: list[tuple[float, float, bool]], timeout: float) -> None:
+async def run_load(
+    pool: aio.Pool, seconds: float, tasks: int, log: list[tuple[float, float, bool]], timeout: float
+) -> None:
     """``tasks`` clients issue queries for ``seconds``; log (start, duration, ok)."""
     end = time.monotonic() + seconds
 
@@ -71,8 +72,9 @@ async def test_killed_backends_recover_within_two_seconds(victim: Backend) -> No
     assert victim.pg is not None
     log: list[tuple[float, float, bool]] = []
     kills: list[float] = []
-    async with aio.create_pool(**victim.connect_kwargs(), min_size=4, max_size=8,
-                               acquire_timeout=2) as pool:
+    async with aio.create_pool(
+        **victim.connect_kwargs(), min_size=4, max_size=8, acquire_timeout=2
+    ) as pool:
 
         async def killer() -> None:
             for _ in range(3):
@@ -100,8 +102,13 @@ async def test_server_restart_fails_fast_then_recovers(victim: Backend) -> None:
     assert victim.pg is not None
     server = victim.pg
     log: list[tuple[float, float, bool]] = []
-    async with aio.create_pool(**victim.connect_kwargs(login_timeout=1), min_size=2,
-                               max_size=4, acquire_timeout=1, reconnect_max=0.5) as pool:
+    async with aio.create_pool(
+        **victim.connect_kwargs(login_timeout=1),
+        min_size=2,
+        max_size=4,
+        acquire_timeout=1,
+        reconnect_max=0.5,
+    ) as pool:
 
         async def outage() -> None:
             await anyio.sleep(0.5)
@@ -132,8 +139,9 @@ async def test_cancellation_storm_through_pool_leaves_it_balanced_and_clean(
     victim.pg.admin_execute(f"CREATE TABLE {table} (id INT)")
     baseline = len(worker_threads())
     rng = random.Random(11)
-    async with aio.create_pool(**victim.connect_kwargs(), min_size=2, max_size=8,
-                               acquire_timeout=5) as pool:
+    async with aio.create_pool(
+        **victim.connect_kwargs(), min_size=2, max_size=8, acquire_timeout=5
+    ) as pool:
 
         async def op(i: int) -> None:
             with anyio.move_on_after(rng.uniform(0, 0.02)):
@@ -185,8 +193,9 @@ async def test_cancellation_storm_through_pool_leaves_it_balanced_and_clean(
 async def test_worker_that_misses_the_reap_deadline_is_replaced_and_its_slot_held(
     victim: Backend,
 ) -> None:
-    async with aio.create_pool(**victim.connect_kwargs(), min_size=1, max_size=2,
-                               reap_timeout=0.2) as pool:
+    async with aio.create_pool(
+        **victim.connect_kwargs(), min_size=1, max_size=2, reap_timeout=0.2
+    ) as pool:
         release_at = time.monotonic() + 1.0
 
         def stuck() -> None:  # Python code on the worker: SQLCancel cannot stop it

@@ -32,8 +32,9 @@ async def test_soak_cancellation_storm_keeps_pool_balanced(
     baseline = len(worker_threads())
     rng = random.Random(3)
     counts = {"ok": 0, "cancelled": 0, "errors": 0}
-    async with aio.create_pool(**pg.connect_kwargs(), min_size=2, max_size=10,
-                               acquire_timeout=5, max_lifetime=20) as pool:
+    async with aio.create_pool(
+        **pg.connect_kwargs(), min_size=2, max_size=10, acquire_timeout=5, max_lifetime=20
+    ) as pool:
         end = time.monotonic() + seconds
 
         async def client(n: int) -> None:
