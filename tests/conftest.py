@@ -161,14 +161,20 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 
 _per_backend: Counter[str] = Counter()
+_backend_of: dict[str, str] = {}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Remember which backend each contract test runs on (its ``backend`` parameter)."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "backend" in callspec.params:
+            _backend_of[item.nodeid] = callspec.params["backend"]
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.when == "call" and report.passed and "[" in report.nodeid:
-        params = report.nodeid.rsplit("[", 1)[1].rstrip("]").split("-")
-        for name in BACKENDS:
-            if name in params:
-                _per_backend[name] += 1
+    if report.when == "call" and report.passed and report.nodeid in _backend_of:
+        _per_backend[_backend_of[report.nodeid]] += 1
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
