@@ -121,6 +121,13 @@ class Connection:
         return self._broken
 
     @property
+    def is_clean(self) -> bool:
+        """Open, not broken, in autocommit mode and outside any transaction block: nothing to
+        roll back before the next user."""
+        raw = self._raw
+        return raw is not None and not self._broken and not self._tx_stack and raw.autocommit
+
+    @property
     def in_transaction(self) -> bool:
         """True inside a :meth:`transaction` block."""
         return bool(self._tx_stack)

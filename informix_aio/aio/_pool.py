@@ -370,10 +370,18 @@ class Pool:
                 slot = await self._wait_for_slot(
                     self.acquire_timeout if timeout is None else timeout
                 )
-            if await self._usable(slot):
+            if not self._ping_due(slot) or await self._usable(slot):
                 break
         slot.uses += 1
         return PooledConnection(slot.conn, self)
+
+    def _ping_due(self, slot: _Slot) -> bool:
+        """Idle longer than ``health_check``, or possibly dead with its siblings."""
+        if slot.last_used < self._suspect_before:
+            return True
+        return self.health_check is not None and (
+            time.monotonic() - slot.last_used > self.health_check
+        )
 
     def _take_idle(self) -> _Slot | None:
         now = time.monotonic()
@@ -387,13 +395,7 @@ class Pool:
         return None
 
     async def _usable(self, slot: _Slot) -> bool:
-        """Ping a connection that idled long, or that may have died with its siblings."""
-        idle_for = time.monotonic() - slot.last_used
-        if not (
-            (self.health_check is not None and idle_for > self.health_check)
-            or slot.last_used < self._suspect_before
-        ):
-            return True
+        """Ping a connection whose check is due (see :meth:`_ping_due`)."""
         self._counters["health_checks"] += 1
         try:
             await slot.conn.ping(timeout=max(self.reap_timeout, 1.0))
@@ -513,7 +515,18 @@ class Pool:
         slot = self._in_use.pop(raw, None)
         if slot is None:
             raise InterfaceError("this connection does not belong to the pool, or was released")
-        slot.last_used = time.monotonic()
+        slot.last_used = now = time.monotonic()
+        # The common case first, in plain attribute reads: clean, unexpired, no reset hook.
+        if (
+            raw.is_clean
+            and self._state == "open"
+            and self._reset is None
+            and slot.generation == self._generation
+            and (slot.expires is None or now < slot.expires)
+            and (self.max_queries is None or slot.uses < self.max_queries)
+        ):
+            self._put_back(slot)
+            return
         if self._state != "open" or raw.closed:
             self._close_now(slot)
             return
@@ -632,6 +645,8 @@ class Pool:
         if self._state != "open" or self._tasks is None:
             return
         size = len(self._idle) + len(self._in_use) + self._opening + self._reaping
+        if size >= self.max_size:
+            return
         wanted = max(self.min_size - size, len(self._waiters) - self._opening)
         room = self.max_size - size
         for _ in range(max(0, min(wanted, room))):
