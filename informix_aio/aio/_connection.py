@@ -411,11 +411,11 @@ class AsyncCursor:
 
         self._rowcount = await self._conn._call(_job, timeout=timeout)
 
-    async def _refill(self, size: int) -> None:
+    async def _refill(self, size: int, timeout: float | None = None) -> None:
         def _job() -> list[Any]:
             return self._ensure().fetchmany(size)
 
-        rows = await self._conn._call(_job)
+        rows = await self._conn._call(_job, timeout=timeout)
         self._rows, self._pos = rows, 0
         self._exhausted = len(rows) < size
 
@@ -424,20 +424,22 @@ class AsyncCursor:
         if self._description is None:
             raise ProgrammingError("no results to fetch: the last statement returned no rows")
 
-    async def fetchone(self) -> Any:
+    async def fetchone(self, *, timeout: float | None = None) -> Any:
         """The next row, or ``None``; a thread hop only when the buffer is empty."""
         self._require_result()
         if self._pos >= len(self._rows):
             if self._exhausted:
                 return None
-            await self._refill(max(self._prefetch, self.arraysize))
+            await self._refill(max(self._prefetch, self.arraysize), timeout)
             if not self._rows:
                 return None
         row = self._rows[self._pos]
         self._pos += 1
         return row
 
-    async def fetchmany(self, size: int | None = None) -> list[Any]:
+    async def fetchmany(
+        self, size: int | None = None, *, timeout: float | None = None
+    ) -> list[Any]:
         """Up to ``size`` rows (default :attr:`arraysize`)."""
         self._require_result()
         n = self.arraysize if size is None else size
@@ -446,13 +448,13 @@ class AsyncCursor:
         out = self._rows[self._pos : self._pos + n]
         self._pos += len(out)
         while len(out) < n and not self._exhausted:
-            await self._refill(max(n - len(out), self._prefetch))
+            await self._refill(max(n - len(out), self._prefetch), timeout)
             more = self._rows[: n - len(out)]
             self._pos = len(more)
             out.extend(more)
         return out
 
-    async def fetchall(self) -> list[Any]:
+    async def fetchall(self, *, timeout: float | None = None) -> list[Any]:
         """All remaining rows."""
         self._require_result()
         out = self._rows[self._pos :]
@@ -462,7 +464,7 @@ class AsyncCursor:
             def _job() -> list[Any]:
                 return self._ensure().fetchall()
 
-            out.extend(await self._conn._call(_job))
+            out.extend(await self._conn._call(_job, timeout=timeout))
             self._exhausted = True
         return out
 
