@@ -140,8 +140,21 @@ def worker_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("informix-aio")]
 
 
+def thread_baseline(timeout: float = 2.0) -> int:
+    """The informix-aio thread count once threads of earlier tests have finished exiting."""
+    end = time.monotonic() + timeout
+    count = len(worker_threads())
+    while time.monotonic() < end:
+        time.sleep(0.02)
+        now = len(worker_threads())
+        if now == count:
+            return count
+        count = now
+    return count
+
+
 def wait_for_threads(baseline: int, timeout: float = 5.0) -> int:
-    """Wait until the number of informix-aio threads is back to ``baseline``; return it."""
+    """Wait until there are no more informix-aio threads than ``baseline``; return the count."""
     end = time.monotonic() + timeout
     while len(worker_threads()) > baseline and time.monotonic() < end:
         time.sleep(0.01)

@@ -18,7 +18,7 @@ import pytest
 
 from informix_aio import aio
 from informix_aio.errors import QueryCanceled
-from tests.conftest import Backend, wait_for_threads, worker_threads
+from tests.conftest import Backend, thread_baseline, wait_for_threads
 
 pytestmark = pytest.mark.anyio
 
@@ -127,7 +127,7 @@ async def test_cancel_while_connecting_returns_at_once_and_leaks_no_thread() -> 
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         port = silent.getsockname()[1]
-        baseline = len(worker_threads())
+        baseline = thread_baseline()
         start = time.monotonic()
         with anyio.move_on_after(0.2):
             await aio.connect(
@@ -140,7 +140,7 @@ async def test_cancel_while_connecting_returns_at_once_and_leaks_no_thread() -> 
             )
         assert time.monotonic() - start < PROMPT
     # The connect finishes (fails) at its login timeout; its thread then exits.
-    assert wait_for_threads(baseline, timeout=10) == baseline
+    assert wait_for_threads(baseline, timeout=10) <= baseline
 
 
 async def test_cancel_during_commit_waits_for_commit_and_keeps_it(
@@ -182,7 +182,7 @@ async def test_timeout_cancels_the_statement_on_the_server(
 
 async def test_cancel_storm_leaves_every_connection_clean(pg: Backend, table: str) -> None:
     """Hundreds of tasks on a few connections, cancelled at random points."""
-    baseline = len(worker_threads())
+    baseline = thread_baseline()
     conns = [await aio.connect(**pg.connect_kwargs(autocommit=True)) for _ in range(4)]
     locks = [anyio.Lock() for _ in conns]
     rng = random.Random(7)
@@ -221,4 +221,4 @@ async def test_cancel_storm_leaves_every_connection_clean(pg: Backend, table: st
     assert_clean(pg)
     for c in conns:
         await c.close()
-    assert wait_for_threads(baseline) == baseline
+    assert wait_for_threads(baseline) <= baseline

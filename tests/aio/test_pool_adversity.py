@@ -14,7 +14,7 @@ import pytest
 from informix_aio import aio
 from informix_aio.errors import Error, OperationalError
 from tests._servers import PostgresServer
-from tests.conftest import Backend, pg_backend, wait_for_threads, worker_threads
+from tests.conftest import Backend, pg_backend, thread_baseline, wait_for_threads
 
 pytestmark = pytest.mark.anyio
 
@@ -137,7 +137,7 @@ async def test_cancellation_storm_through_pool_leaves_it_balanced_and_clean(
     assert victim.pg is not None
     table = victim.table("storm")
     victim.pg.admin_execute(f"CREATE TABLE {table} (id INT)")
-    baseline = len(worker_threads())
+    baseline = thread_baseline()
     rng = random.Random(11)
     async with aio.create_pool(
         **victim.connect_kwargs(), min_size=2, max_size=8, acquire_timeout=5
@@ -187,7 +187,7 @@ async def test_cancellation_storm_through_pool_leaves_it_balanced_and_clean(
         # Committed rows are exactly those of transactions that were neither cancelled nor
         # failed, and no backend is left inside a transaction.
         assert all(state == "idle" for _, state, _ in victim.activity())
-    assert wait_for_threads(baseline) == baseline
+    assert wait_for_threads(baseline) <= baseline
 
 
 async def test_worker_that_misses_the_reap_deadline_is_replaced_and_its_slot_held(
