@@ -145,7 +145,8 @@ def build_options(
             given |= {
                 k.strip().upper() for k in re.findall(r"(?:^|;)\s*([^=;]+)=", connection_string)
             }
-        pairs.extend((k, v) for k, v in chosen.default_keywords.items() if k.upper() not in given)
+        implied = [*chosen.lock_timeout_keywords(lock_timeout), *chosen.default_keywords.items()]
+        pairs.extend((k, v) for k, v in implied if k.upper() not in given)
 
     parts = [f"{k}={v}" for k, v in pairs]
     if connection_string is not None:

@@ -216,7 +216,8 @@ class Connection:
             return
         self._shortcut = None
         try:
-            raw.close()
+            with self._cancel_lock:  # never close under a running SQLCancel
+                raw.close()
         except pyodbc.Error as exc:
             logger.debug("error closing connection: %s", exc)
 
@@ -317,6 +318,12 @@ class Connection:
         except pyodbc.Error as exc:
             raise self._fail(exc) from exc
         finally:
+            self._done_executing()
+
+    def _done_executing(self) -> None:
+        # Under the lock: a SQLCancel that another thread started on this statement must be
+        # over before this thread reuses the handle (psqlODBC: HY010, or a crash, otherwise).
+        with self._cancel_lock:
             self._executing = None
 
     def check_params(self, params: Sequence[Any] | None) -> Sequence[Any]:
@@ -628,7 +635,7 @@ class Cursor:
                 conn.end_transaction(token, commit=False)
             raise
         finally:
-            conn._executing = None
+            conn._done_executing()
         if token is not None:
             conn.end_transaction(token, commit=True)
 

@@ -171,6 +171,10 @@ class Dialect:
     def configure(self, conn: pyodbc.Connection) -> None:
         """Set encodings and output converters on a freshly opened pyodbc connection."""
 
+    def lock_timeout_keywords(self, lock_timeout: float | None) -> list[tuple[str, str]]:
+        """Connection-string keywords for ``lock_timeout``, for drivers that ignore the SQL."""
+        return []
+
     def session_setup(self, *, lock_timeout: float | None) -> list[str]:
         """Statements to run once on every new connection."""
         if lock_timeout is not None:

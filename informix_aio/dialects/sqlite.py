@@ -78,6 +78,14 @@ class SQLiteDialect(Dialect):
             raise InterfaceError(f"the sqlite dialect takes only database=, not {', '.join(given)}")
         return [] if database is None else [("DATABASE", database)]
 
+    def lock_timeout_keywords(self, lock_timeout: float | None) -> list[tuple[str, str]]:
+        """``Timeout`` (ms): the driver's own busy handler waits that long for the database
+        lock (100 s by default) and ignores ``PRAGMA busy_timeout``; 0 would mean the default."""
+        if lock_timeout is None:
+            return []
+        ms = 2**31 - 1 if math.isinf(lock_timeout) else max(1, round(lock_timeout * 1000))
+        return [("Timeout", str(ms))]
+
     def session_setup(self, *, lock_timeout: float | None) -> list[str]:
         """``PRAGMA busy_timeout``: how long a writer waits for the database lock."""
         if lock_timeout is None:
