@@ -50,7 +50,9 @@ class _Completions:
     __slots__ = ("_items", "_lock", "_loop", "_scheduled")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+        # Weak: the registry below is keyed by the loop, and a strong reference from the value
+        # would keep every loop (and this object) alive forever.
+        self._loop = weakref.ref(loop)
         self._items: deque[tuple[asyncio.Future[Any], Any, BaseException | None]] = deque()
         self._lock = threading.Lock()
         self._scheduled = False
@@ -62,8 +64,11 @@ class _Completions:
             if self._scheduled:
                 return
             self._scheduled = True
+        loop = self._loop()
+        if loop is None:
+            return
         try:
-            self._loop.call_soon_threadsafe(self._drain)
+            loop.call_soon_threadsafe(self._drain)
         except RuntimeError:  # the loop is closed: nobody is waiting any more
             pass
 
