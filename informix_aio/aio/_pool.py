@@ -445,11 +445,7 @@ class Pool:
             assert waiter.fut is not None
             await waiter.fut
         except BaseException:
-            if not waiter.leave() and waiter.conn is not None:
-                # Handed over just as we were cancelled: pass it on.
-                del self._in_use[waiter.conn.conn]
-                self._put_back(waiter.conn)
-            self._forget(waiter)
+            self._abandon(waiter)
             raise
         finally:
             if handle is not None:
@@ -466,12 +462,17 @@ class Pool:
                 await waiter.event.wait()
             waiter.expire()
         except BaseException:
-            if not waiter.leave() and waiter.conn is not None:
-                del self._in_use[waiter.conn.conn]
-                self._put_back(waiter.conn)
-            self._forget(waiter)
+            self._abandon(waiter)
             raise
         return self._outcome(waiter, timeout)
+
+    def _abandon(self, waiter: _Waiter) -> None:
+        """The waiting caller was cancelled: leave the queue, passing on a connection that was
+        handed over at that very moment."""
+        if not waiter.leave() and waiter.conn is not None:
+            del self._in_use[waiter.conn.conn]
+            self._put_back(waiter.conn)
+        self._forget(waiter)
 
     def _forget(self, waiter: _Waiter) -> None:
         try:

@@ -31,7 +31,7 @@ from ..errors import (
 if TYPE_CHECKING:
     import pyodbc
 
-__all__ = ["ISOLATION_LEVELS", "Dialect", "normalize_isolation"]
+__all__ = ["ISOLATION_LEVELS", "Dialect", "StandardIsolationDialect", "normalize_isolation"]
 
 #: Isolation level names accepted by ``transaction(isolation=...)``, normalized.
 ISOLATION_LEVELS = (
@@ -299,3 +299,36 @@ def _class_of_pyodbc(exc: BaseException) -> type[Error]:
         if name in names:
             return cls
     return DatabaseError
+
+
+_STANDARD_LEVELS = {
+    "read_uncommitted": "READ UNCOMMITTED",
+    "read_committed": "READ COMMITTED",
+    "repeatable_read": "REPEATABLE READ",
+    "serializable": "SERIALIZABLE",
+}
+
+
+class StandardIsolationDialect(Dialect):
+    """Databases with SQL-standard ``SET TRANSACTION`` (PostgreSQL, MariaDB)."""
+
+    supports_readonly: ClassVar[bool] = True
+    #: The statement that sets the session's default, before ``ISOLATION LEVEL ...``.
+    session_isolation_prefix: ClassVar[str] = "SET SESSION TRANSACTION"
+
+    def session_isolation(self, isolation: str) -> list[str]:
+        """The session's default isolation level."""
+        if isolation not in _STANDARD_LEVELS:
+            return super().session_isolation(isolation)
+        return [f"{self.session_isolation_prefix} ISOLATION LEVEL {_STANDARD_LEVELS[isolation]}"]
+
+    def begin_statements(self, isolation: str | None, readonly: bool) -> list[str]:
+        """``SET TRANSACTION`` for this transaction (PostgreSQL: first in it; MariaDB: before)."""
+        out: list[str] = []
+        if isolation is not None:
+            if isolation not in _STANDARD_LEVELS:
+                return super().begin_statements(isolation, False)
+            out.append(f"SET TRANSACTION ISOLATION LEVEL {_STANDARD_LEVELS[isolation]}")
+        if readonly:
+            out.append("SET TRANSACTION READ ONLY")
+        return out

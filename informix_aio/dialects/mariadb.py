@@ -6,19 +6,13 @@ import math
 from typing import TYPE_CHECKING, ClassVar
 
 from ..errors import Classification, OperationalError, QueryCanceled
-from .base import Dialect
+from .base import StandardIsolationDialect
 
 if TYPE_CHECKING:
     import pyodbc
 
 __all__ = ["MariaDBDialect"]
 
-_ISOLATION_SQL = {
-    "read_uncommitted": "SET TRANSACTION ISOLATION LEVEL READ UNCOMMITTED",
-    "read_committed": "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
-    "repeatable_read": "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
-    "serializable": "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
-}
 _TRANSIENT = frozenset({1205, 1213})  # lock wait timeout, deadlock
 # server gone / lost / killed; 2002/2003/2005: cannot connect (socket, TCP, unknown host),
 # which Connector/ODBC reports as HY000
@@ -26,15 +20,15 @@ _DISCONNECT = frozenset({2006, 2013, 2055, 1927, 4031, 2002, 2003, 2005})
 _CANCELED = frozenset({1317, 3024, 1969})  # query interrupted / execution time exceeded
 
 
-class MariaDBDialect(Dialect):
+class MariaDBDialect(StandardIsolationDialect):
     """MariaDB via Connector/ODBC."""
 
     name: ClassVar[str] = "mariadb"
+    session_isolation_prefix: ClassVar[str] = "SET SESSION TRANSACTION"
     driver_hints: ClassVar[tuple[str, ...]] = ("maria", "maodbc", "mysql", "myodbc")
     dbms_hints: ClassVar[tuple[str, ...]] = ("maria", "mysql")
     # Bound as SQL_TIMESTAMP the driver drops the microseconds; as text they survive.
     datetime_as_text: ClassVar[bool] = True
-    supports_readonly: ClassVar[bool] = True
 
     def configure(self, conn: pyodbc.Connection) -> None:
         """UTF-8 both ways, as pyodbc's documentation recommends for MySQL-family drivers."""
@@ -50,23 +44,6 @@ class MariaDBDialect(Dialect):
             return []
         secs = 1073741824 if math.isinf(lock_timeout) else max(1, math.ceil(lock_timeout))
         return [f"SET SESSION innodb_lock_wait_timeout = {secs}"]
-
-    def session_isolation(self, isolation: str) -> list[str]:
-        """The session's default isolation level."""
-        if isolation not in _ISOLATION_SQL:
-            return super().session_isolation(isolation)
-        return [_ISOLATION_SQL[isolation].replace("SET TRANSACTION", "SET SESSION TRANSACTION", 1)]
-
-    def begin_statements(self, isolation: str | None, readonly: bool) -> list[str]:
-        """``SET TRANSACTION`` applies to the next transaction, so it runs before it starts."""
-        out: list[str] = []
-        if isolation is not None:
-            if isolation not in _ISOLATION_SQL:
-                return super().begin_statements(isolation, False)
-            out.append(_ISOLATION_SQL[isolation])
-        if readonly:
-            out.append("SET TRANSACTION READ ONLY")
-        return out
 
     def classify(
         self,

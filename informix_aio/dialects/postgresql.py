@@ -5,27 +5,20 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
-from .base import Dialect
+from .base import StandardIsolationDialect
 
 __all__ = ["PostgreSQLDialect"]
 
-_ISOLATION_SQL = {
-    "read_uncommitted": "SET TRANSACTION ISOLATION LEVEL READ UNCOMMITTED",
-    "read_committed": "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
-    "repeatable_read": "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
-    "serializable": "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
-}
 
-
-class PostgreSQLDialect(Dialect):
+class PostgreSQLDialect(StandardIsolationDialect):
     """PostgreSQL via psqlODBC."""
 
     name: ClassVar[str] = "postgresql"
+    session_isolation_prefix: ClassVar[str] = "SET SESSION CHARACTERISTICS AS TRANSACTION"
     driver_hints: ClassVar[tuple[str, ...]] = ("postgres", "psqlodbc")
     dbms_hints: ClassVar[tuple[str, ...]] = ("postgres",)
     # psqlODBC ends a text parameter at NUL without a word (PostgreSQL text cannot hold one).
     truncates_at_nul: ClassVar[bool] = True
-    supports_readonly: ClassVar[bool] = True
     default_keywords: ClassVar[dict[str, str]] = {
         # Debian registers the driver with CommLog=1, which writes every packet to a log file.
         "CommLog": "0",
@@ -42,24 +35,3 @@ class PostgreSQLDialect(Dialect):
             return []
         ms = 0 if math.isinf(lock_timeout) else max(1, round(lock_timeout * 1000))
         return [f"SET lock_timeout = {ms}"]
-
-    def session_isolation(self, isolation: str) -> list[str]:
-        """The session's default isolation level."""
-        if isolation not in _ISOLATION_SQL:
-            return super().session_isolation(isolation)
-        return [
-            _ISOLATION_SQL[isolation].replace(
-                "SET TRANSACTION", "SET SESSION CHARACTERISTICS AS TRANSACTION", 1
-            )
-        ]
-
-    def begin_statements(self, isolation: str | None, readonly: bool) -> list[str]:
-        """``SET TRANSACTION``, which must come first in the transaction."""
-        out: list[str] = []
-        if isolation is not None:
-            if isolation not in _ISOLATION_SQL:
-                return super().begin_statements(isolation, False)
-            out.append(_ISOLATION_SQL[isolation])
-        if readonly:
-            out.append("SET TRANSACTION READ ONLY")
-        return out
