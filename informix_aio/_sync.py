@@ -334,6 +334,9 @@ class Connection:
         """
         if params is None:
             return ()
+        cls = params.__class__
+        if cls is tuple or cls is list:  # the common case, without the ABC check below
+            return self.dialect.adapt_params(params)
         if isinstance(params, (str, bytes, bytearray, memoryview, Mapping)):
             raise ProgrammingError(
                 "parameters must be a sequence (tuple or list) matching the '?' markers, "

@@ -26,19 +26,26 @@ the transaction commits *before* the response is sent. A failed commit therefore
 error response instead of a 200 the client already has, and a background task that borrows a
 connection of its own never waits for the request's. A ``StreamingResponse`` that reads from
 the database must therefore borrow its connection inside its generator (``pool.connection()``
-with :data:`DBPool`), or declare ``Depends(get_connection, scope="request")`` itself.
+with :data:`DBPool`), or declare ``Depends(get_connection, scope="request")`` itself; and as
+Starlette leaves a body generator suspended when its client goes away, close it (``aclose()``)
+once the response ends, so that its ``async with`` blocks exit at once rather than whenever the
+garbage collector gets to it (``examples/routers/export.py`` shows both).
 On older FastAPI the dependencies fall back to FastAPI's own default.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
+import sys
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, cast
 
 import anyio
+import sniffio
 from fastapi import Depends, FastAPI
 from fastapi.params import Depends as DependsParam
 from starlette.applications import Starlette
@@ -136,12 +143,12 @@ def pool_lifespan(
 
 
 # -- dependencies ---------------------------------------------------------------------------------
-def get_pool(conn: HTTPConnection) -> Pool:
+def get_pool(request: HTTPConnection) -> Pool:
     """The application's pool (a dependency for HTTP and WebSocket routes).
 
     :raises RuntimeError: no pool is open: the app lacks :func:`pool_lifespan` / :func:`open_pool`.
     """
-    pool = getattr(conn.app.state, POOL_STATE_ATTR, None)
+    pool = getattr(request.app.state, POOL_STATE_ATTR, None)
     if not isinstance(pool, Pool):
         raise RuntimeError(
             f"no informix-aio pool on app.state.{POOL_STATE_ATTR}: create the app with "
@@ -150,30 +157,32 @@ def get_pool(conn: HTTPConnection) -> Pool:
     return pool
 
 
-async def get_connection(conn: HTTPConnection) -> AsyncIterator[PooledConnection]:
+async def get_connection(request: HTTPConnection) -> AsyncIterator[PooledConnection]:
     """Borrow a pooled connection for the request; it goes back on exit, whatever happened.
 
     An exception (``HTTPException`` included) or a cancellation (the client went away, with
     :class:`CancelOnDisconnectMiddleware`) still returns it: a statement still running is
     cancelled and the pool reaps the connection before lending it again.
     """
-    async with get_pool(conn).connection() as pooled:
+    async with get_pool(request).connection() as pooled:
         yield pooled
 
 
-async def get_transaction(conn: HTTPConnection) -> AsyncIterator[PooledConnection]:
+async def get_transaction(request: HTTPConnection) -> AsyncIterator[PooledConnection]:
     """Borrow a connection inside ``transaction()``: commit when the route returns, roll back
     on any exception, ``HTTPException`` included, and on cancellation."""
-    async with get_pool(conn).connection() as pooled, pooled.transaction():
+    async with get_pool(request).connection() as pooled, pooled.transaction():
         yield pooled
 
 
 def _function_scoped(dependency: Callable[..., Any]) -> DependsParam:
     """``Depends(dependency, scope="function")`` where FastAPI has scopes (>= 0.121)."""
+    marker: Any
     try:
-        return Depends(dependency, scope="function")  # type: ignore[call-arg,unused-ignore]
+        marker = Depends(dependency, scope="function")
     except TypeError:  # pragma: no cover - FastAPI < 0.121
-        return Depends(dependency)
+        marker = Depends(dependency)
+    return cast(DependsParam, marker)
 
 
 #: ``pool: DBPool``: the application's :class:`~informix_aio.aio.Pool`.
@@ -222,72 +231,173 @@ class CancelOnDisconnectMiddleware:
         await _DisconnectWatch(scope, receive, send).run(self.app)
 
 
+#: A request still running after this many seconds gets its watcher task (on asyncio); one
+#: that reads its body gets it at once. Fast requests never pay for a task.
+WATCH_AFTER = 0.02
+#: Python 3.11's Task.uncancel() tells our cancellation from anyone else's.
+_NATIVE_CANCEL = sys.version_info >= (3, 11)
+
+
 class _DisconnectWatch:
     """One request's watcher; the state below changes only on the event loop's thread."""
 
-    __slots__ = ("_app_asked", "_app_scope", "_changed", "_disconnect", "_inbox", "_receive",
-                 "_response_done", "_scope", "_send", "_trailers", "_watch_scope", "_watching")
+    __slots__ = (
+        "_app_asked",
+        "_app_cancelled",
+        "_cancel_app",
+        "_changed",
+        "_disconnect",
+        "_inbox",
+        "_new_event",
+        "_receive",
+        "_response_done",
+        "_scope",
+        "_send",
+        "_start_watching",
+        "_stop_watching",
+        "_trailers",
+        "_watching",
+    )
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self._scope, self._receive, self._send = scope, receive, send
         self._inbox: deque[Message] = deque()  # read by the watcher, not yet taken by the app
-        self._changed = anyio.Event()  # set (and replaced) whenever the state below changes
-        self._watching = True
+        # Set (and dropped) whenever the state below changes; made only when someone waits.
+        self._changed: _Event | None = None
+        self._new_event: Callable[[], _Event] = anyio.Event
+        self._watching = True  # until the response is complete (or the watcher gave up)
         self._disconnect: Message | None = None
         self._response_done = False
         self._trailers = False
-        self._app_scope = anyio.CancelScope()
-        self._watch_scope = anyio.CancelScope()
-        expects_continue = any(
-            k == b"expect" and v.lower() == b"100-continue" for k, v in scope.get("headers", ())
-        )
-        self._app_asked: anyio.Event | None = anyio.Event() if expects_continue else None
+        self._app_cancelled = False
+        # Set by run() for its event loop; reset to _nothing after, which also breaks the
+        # reference cycles they make (self -> closure or task -> frame -> self).
+        self._cancel_app: Callable[[], object] = _nothing
+        self._start_watching: Callable[[], object] = _nothing
+        self._stop_watching: Callable[[], object] = _nothing
+        self._app_asked: _Event | None = None
+        for key, value in scope.get("headers", ()):
+            if key == b"expect" and value.lower() == b"100-continue":
+                self._app_asked = anyio.Event()
 
     def _wake(self) -> None:
-        self._changed.set()
-        self._changed = anyio.Event()
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
+
+    async def _state_change(self) -> None:
+        if self._changed is None:
+            self._changed = self._new_event()
+        await self._changed.wait()
+
+    def _forget(self) -> None:
+        self._cancel_app = self._start_watching = self._stop_watching = _nothing
 
     async def run(self, app: ASGIApp) -> None:
-        error: Exception | None = None
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self._watch)
-            try:
-                with self._app_scope:
+        if sniffio.current_async_library() == "asyncio":
+            await self._run_asyncio(app)
+        else:
+            await self._run_in_task_group(app)
+        if self._app_cancelled:
+            logger.debug(
+                "client disconnected: cancelled %s %s",
+                self._scope.get("method"),
+                self._scope.get("path"),
+            )
+
+    async def _run_asyncio(self, app: ASGIApp) -> None:
+        # The cheap path: a normal request pays for a timer and two wrapped callables, not for
+        # a task or a cancel scope (benchmarks/middleware.py).
+        loop = asyncio.get_running_loop()
+        host = asyncio.current_task()
+        assert host is not None
+        self._new_event = asyncio.Event
+        watcher: asyncio.Task[None] | None = None
+
+        def start() -> None:
+            nonlocal watcher
+            if watcher is None and self._watching:
+                timer.cancel()
+                watcher = loop.create_task(self._watch())
+                watcher.add_done_callback(_report_watcher_failure)
+                self._stop_watching = watcher.cancel
+
+        timer = loop.call_later(WATCH_AFTER, start)
+        self._start_watching, self._stop_watching = start, timer.cancel
+        try:
+            if _NATIVE_CANCEL:
+                # asyncio's own cancellation, as asyncio.timeout() does it: one CancelledError
+                # at the route's current await; clean-up code after it runs normally.
+                self._cancel_app = functools.partial(host.cancel, "client disconnected")
+                try:
                     await app(self._scope, self.receive, self.send)
-            except Exception as exc:  # raised below, outside the task group, so not wrapped
-                error = exc
-            finally:
-                self._watch_scope.cancel()
+                except asyncio.CancelledError:
+                    # Ours alone ends the request quietly; anyone else's goes on.
+                    if not (self._app_cancelled and host.uncancel() == 0):
+                        raise
+                else:
+                    if self._app_cancelled:  # the application swallowed it
+                        host.uncancel()
+            else:  # pragma: no cover - Python 3.10
+                scope = anyio.CancelScope()
+                self._cancel_app = scope.cancel
+                with scope:
+                    await app(self._scope, self.receive, self.send)
+        finally:
+            timer.cancel()
+            if watcher is not None:
+                watcher.cancel()
+            self._forget()
+
+    async def _run_in_task_group(self, app: ASGIApp) -> None:
+        error: Exception | None = None
+        app_scope, watch_scope = anyio.CancelScope(), anyio.CancelScope()
+        self._cancel_app, self._stop_watching = app_scope.cancel, watch_scope.cancel
+
+        async def watch() -> None:
+            with watch_scope:
+                await self._watch()
+
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(watch)
+                try:
+                    with app_scope:
+                        await app(self._scope, self.receive, self.send)
+                except Exception as exc:  # raised below, outside the task group: not wrapped
+                    error = exc
+                finally:
+                    watch_scope.cancel()
+        finally:
+            self._forget()
         if error is not None:
             raise error
-        if self._app_scope.cancelled_caught:
-            logger.debug("client disconnected: cancelled %s %s",
-                         self._scope.get("method"), self._scope.get("path"))
 
     async def _watch(self) -> None:
         try:
-            with self._watch_scope:
-                if self._app_asked is not None:
-                    await self._app_asked.wait()
-                while True:
-                    message = await self._receive()
-                    if message["type"] == "http.disconnect":
-                        self._disconnect = message
-                        if not self._response_done:
-                            self._app_scope.cancel()
-                        return
-                    self._inbox.append(message)
-                    self._wake()
-                    if message.get("more_body", False):
-                        # Back-pressure: read the next chunk once the app took this one.
-                        while self._inbox:
-                            await self._changed.wait()
+            if self._app_asked is not None:
+                await self._app_asked.wait()
+            while True:
+                message = await self._receive()
+                if message["type"] == "http.disconnect":
+                    self._disconnect = message
+                    if not self._response_done:
+                        self._app_cancelled = True
+                        self._cancel_app()
+                    return
+                self._inbox.append(message)
+                self._wake()
+                if message.get("more_body", False):
+                    # Back-pressure: read the next chunk once the app took this one.
+                    while self._inbox:
+                        await self._state_change()
         finally:
             self._watching = False
             self._wake()
 
     async def receive(self) -> Message:
-        """The application's ``receive``."""
+        """The application's ``receive``: from the watcher, which it starts if need be."""
+        self._start_watching()
         if self._app_asked is not None:
             self._app_asked.set()
         while True:
@@ -300,7 +410,7 @@ class _DisconnectWatch:
             if not self._watching:
                 # The watcher has stopped: the server's receive is free to call directly.
                 return await self._receive()
-            await self._changed.wait()
+            await self._state_change()
 
     async def send(self, message: Message) -> None:
         """The application's ``send``: notes when the response is complete."""
@@ -308,15 +418,36 @@ class _DisconnectWatch:
         if kind == "http.response.start":
             self._trailers = bool(message.get("trailers", False))
         elif (
-            (kind == "http.response.body" and not message.get("more_body", False)
-             and not self._trailers)
+            (
+                kind == "http.response.body"
+                and not message.get("more_body", False)
+                and not self._trailers
+            )
             or (kind == "http.response.trailers" and not message.get("more_trailers", False))
             or kind == "http.response.pathsend"
         ):
-            # From here on a disconnect is no reason to cancel (background tasks run next).
+            # From here on a disconnect is no reason to cancel (background tasks run next),
+            # and the server's receive belongs to the application again.
             self._response_done = True
-            self._watch_scope.cancel()
+            self._watching = False
+            self._stop_watching()
+            self._wake()
         await self._send(message)
+
+
+class _Event(Protocol):
+    def set(self) -> None: ...
+
+    async def wait(self) -> object: ...
+
+
+def _nothing() -> None:
+    pass
+
+
+def _report_watcher_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("the disconnect watcher failed", exc_info=task.exception())
 
 
 # -- error responses ------------------------------------------------------------------------------
@@ -339,16 +470,17 @@ def install_error_handlers(app: Starlette, *, retry_after: int = 1) -> None:
     headers = {"Retry-After": str(retry_after)}
 
     async def busy(request: Request, exc: Exception) -> Response:
-        logger.warning("%s %s: %s: %s", request.method, request.url.path,
-                       type(exc).__name__, exc)
-        detail = ("the service is shutting down" if isinstance(exc, PoolClosed)
-                  else "the database is busy; retry later")
+        logger.warning("%s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+        detail = (
+            "the service is shutting down"
+            if isinstance(exc, PoolClosed)
+            else "the database is busy; retry later"
+        )
         return JSONResponse({"detail": detail}, status_code=503, headers=headers)
 
     async def conflict(request: Request, exc: Exception) -> Response:
         logger.info("%s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
-        return JSONResponse({"detail": "the request conflicts with existing data"},
-                            status_code=409)
+        return JSONResponse({"detail": "the request conflicts with existing data"}, status_code=409)
 
     async def internal(request: Request, exc: Exception) -> Response:
         logger.error("%s %s: database error", request.method, request.url.path, exc_info=exc)

@@ -27,8 +27,10 @@ __all__ = ["AsyncConnection", "AsyncCursor", "connect"]
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-#: Rows fetched together with ``execute`` (and per later hop of ``fetchone``/``async for``).
+#: Rows fetched together with ``execute`` (and per later hop of ``fetchone``).
 DEFAULT_PREFETCH = 100
+#: Rows fetched per hop by ``async for`` (at least; ``arraysize`` can raise it).
+ITER_BATCH = 1000
 
 
 async def connect(*, command_timeout: float | None = None, **options: Any) -> AsyncConnection:
@@ -473,7 +475,9 @@ class AsyncCursor:
 
     async def _iterate(self) -> AsyncIterator[Any]:
         self._require_result()
-        batch = max(self._prefetch, self.arraysize, 500)
+        # As many rows per hop as a raw ``fetchmany(1000)`` loop fetches per call; a larger
+        # ``arraysize`` makes the batches larger still (memory stays one batch).
+        batch = max(self._prefetch, self.arraysize, ITER_BATCH)
         while True:
             rows, self._rows, pos = self._rows, [], self._pos
             self._pos = 0

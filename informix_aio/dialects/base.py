@@ -218,13 +218,25 @@ class Dialect:
     def adapt_params(self, params: Sequence[Any]) -> Sequence[Any]:
         """Check and adapt parameters for what this driver would otherwise mangle silently.
 
+        A read-only scan in the common case (runs once per row of ``executemany``); a new
+        sequence only when a value must change.
+
         :raises DataError: a string holds NUL and the driver would truncate it there.
         """
-        if not (self.truncates_at_nul or self.datetime_as_text):
+        nul, as_text = self.truncates_at_nul, self.datetime_as_text
+        if not (nul or as_text):
             return params
-        out: list[Any] | None = None
-        for i, value in enumerate(params):
-            new = value
+        for value in params:
+            if isinstance(value, str):
+                if nul and "\x00" in value:
+                    return self._adapt_slow(params)
+            elif as_text and isinstance(value, datetime.datetime):
+                return self._adapt_slow(params)
+        return params
+
+    def _adapt_slow(self, params: Sequence[Any]) -> list[Any]:
+        out = list(params)
+        for i, value in enumerate(out):
             if isinstance(value, str):
                 if self.truncates_at_nul and "\x00" in value:
                     raise DataError(
@@ -236,12 +248,8 @@ class Dialect:
                 and isinstance(value, datetime.datetime)
                 and value.tzinfo is None
             ):
-                new = value.isoformat(sep=" ")
-            if new is not value:
-                if out is None:
-                    out = list(params)
-                out[i] = new
-        return params if out is None else out
+                out[i] = value.isoformat(sep=" ")
+        return out
 
     # -- errors --------------------------------------------------------------------------
     def native_code(self, message: str, exc: BaseException) -> int | None:
