@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 import threading
 import warnings
-from collections.abc import AsyncIterator, Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
+
+import anyio
 
 from .._options import ConnectOptions, build_options
 from .._sync import Connection, Cursor, open_connection
@@ -20,7 +22,7 @@ from ..dialects import Dialect
 from ..errors import InterfaceError, ProgrammingError
 from ..rows import Description, RowFactory
 from ._transaction import AsyncTransaction
-from ._worker import Worker, cancel_job
+from ._worker import Pending, Worker, cancel_job
 
 __all__ = ["AsyncConnection", "AsyncCursor", "connect"]
 
@@ -31,6 +33,8 @@ T = TypeVar("T")
 DEFAULT_PREFETCH = 100
 #: Rows fetched per hop by ``async for`` (at least; ``arraysize`` can raise it).
 ITER_BATCH = 1000
+#: Closed cursors kept per connection for reuse (saves a driver handle and a hop each).
+SPARE_CURSORS = 4
 
 
 async def connect(*, command_timeout: float | None = None, **options: Any) -> AsyncConnection:
@@ -57,8 +61,9 @@ class AsyncConnection:
         self._closed = False
         #: Set while a cancelled statement may still be running or its clean-up is queued.
         self.cancel_pending = False
-        self._cancellers: list[threading.Thread] = []
         self._tx: AsyncTransaction | None = None
+        #: Sync cursors of closed AsyncCursors, reused by the next ones (worker thread pops).
+        self.spare_cursors: list[Cursor] = []
 
     @classmethod
     async def open(
@@ -164,6 +169,11 @@ class AsyncConnection:
         if timeout is None:
             timeout = self.command_timeout
         return await self._worker.run(fn, *args, timeout=timeout, on_cancel=self._on_cancel)
+
+    def _start(self, fn: Callable[..., T], *args: Any) -> Pending[T]:
+        if self._closed:
+            raise InterfaceError("the connection is closed")
+        return self._worker.start(fn, *args)
 
     async def _call_shielded(self, fn: Callable[..., T], *args: Any) -> T:
         if self._closed:
@@ -330,6 +340,9 @@ class AsyncCursor:
         self._rows: list[Any] = []
         self._pos = 0
         self._exhausted = True
+        # A batch the worker is already fetching (read-ahead of ``async for``), and its size.
+        self._ahead: Pending[list[Any]] | None = None
+        self._ahead_size = 0
         self.arraysize = 1
 
     def __await__(self) -> Generator[Any, None, AsyncCursor]:
@@ -374,10 +387,16 @@ class AsyncCursor:
             raise InterfaceError("the cursor's connection is closed")
 
     def _ensure(self) -> Cursor:
-        """Worker thread: the sync cursor, created on first use."""
+        """Worker thread: the sync cursor, a spare one reused or a new one made on first use."""
         cur = self._sync
         if cur is None:
-            cur = self._sync = self._conn.sync_connection.cursor(row_factory=self._row_factory)
+            spares = self._conn.spare_cursors
+            if spares:
+                cur = spares.pop()
+                cur.row_factory = self._row_factory
+            else:
+                cur = self._conn.sync_connection.cursor(row_factory=self._row_factory)
+            self._sync = cur
         return cur
 
     def _execute_job(
@@ -385,13 +404,20 @@ class AsyncCursor:
     ) -> tuple[Description | None, int, list[Any], bool]:
         return self._ensure().execute_prefetch(sql, params, prefetch)
 
+    def _fetch_job(self, size: int) -> list[Any]:
+        return self._ensure().fetchmany(size)
+
+    def _reset_results(self) -> None:
+        self._rows, self._pos, self._exhausted = [], 0, True
+        self._description, self._rowcount = None, -1
+        self._ahead = None  # a read-ahead still queued runs first (FIFO); its rows are moot
+
     async def execute(
         self, sql: str, params: Sequence[Any] | None = None, *, timeout: float | None = None
     ) -> AsyncCursor:
         """Execute a statement and buffer its first rows, in one thread round trip."""
         self._check()
-        self._rows, self._pos, self._exhausted = [], 0, True
-        self._description, self._rowcount = None, -1
+        self._reset_results()
         desc, count, rows, exhausted = await self._conn._call(
             self._execute_job, sql, params, self._prefetch, timeout=timeout
         )
@@ -404,7 +430,7 @@ class AsyncCursor:
     ) -> None:
         """Execute once per parameter set, atomically."""
         self._check()
-        self._rows, self._pos, self._exhausted, self._description = [], 0, True, None
+        self._reset_results()
 
         def _job() -> int:
             cur = self._ensure()
@@ -413,11 +439,23 @@ class AsyncCursor:
 
         self._rowcount = await self._conn._call(_job, timeout=timeout)
 
-    async def _refill(self, size: int, timeout: float | None = None) -> None:
-        def _job() -> list[Any]:
-            return self._ensure().fetchmany(size)
+    def _read_ahead(self, size: int) -> None:
+        """Queue the next batch now, so the worker fetches while the caller consumes."""
+        if self._ahead is None and not self._exhausted:
+            self._ahead, self._ahead_size = self._conn._start(self._fetch_job, size), size
 
-        rows = await self._conn._call(_job, timeout=timeout)
+    async def _refill(self, size: int, timeout: float | None = None) -> None:
+        ahead = self._ahead
+        if ahead is not None:
+            size = self._ahead_size
+            if timeout is None:
+                rows = await ahead.result(self._conn._on_cancel)
+            else:
+                with anyio.fail_after(timeout):
+                    rows = await ahead.result(self._conn._on_cancel)
+            self._ahead = None
+        else:
+            rows = await self._conn._call(self._fetch_job, size, timeout=timeout)
         self._rows, self._pos = rows, 0
         self._exhausted = len(rows) < size
 
@@ -461,6 +499,10 @@ class AsyncCursor:
         self._require_result()
         out = self._rows[self._pos :]
         self._rows, self._pos = [], 0
+        if self._ahead is not None and not self._exhausted:
+            await self._refill(self._ahead_size, timeout)
+            out.extend(self._rows)
+            self._rows = []
         if not self._exhausted:
 
             def _job() -> list[Any]:
@@ -470,29 +512,56 @@ class AsyncCursor:
             self._exhausted = True
         return out
 
-    def __aiter__(self) -> AsyncIterator[Any]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[Any]:
+    def __aiter__(self) -> _Rows:
         self._require_result()
         # As many rows per hop as a raw ``fetchmany(1000)`` loop fetches per call; a larger
-        # ``arraysize`` makes the batches larger still (memory stays one batch).
-        batch = max(self._prefetch, self.arraysize, ITER_BATCH)
-        while True:
-            rows, self._rows, pos = self._rows, [], self._pos
-            self._pos = 0
-            for row in rows[pos:] if pos else rows:
-                yield row
-            if self._exhausted:
-                return
-            await self._refill(batch)
+        # ``arraysize`` makes the batches larger still. Memory stays two batches: the one
+        # being consumed and the one the worker reads ahead meanwhile.
+        return _Rows(self, max(self._prefetch, self.arraysize, ITER_BATCH))
 
     async def close(self) -> None:
-        """Close the cursor. Queued behind the connection's running work; no wait."""
+        """Close the cursor without waiting. A cursor whose result was read to the end keeps
+        its driver cursor for the connection's next one; others queue a close."""
         if self._closed:
             return
         self._closed = True
         self._rows = []
-        cur = self._sync
-        if cur is not None and not self._conn.closed:
-            self._conn._worker.submit(cur.close)
+        cur, self._sync = self._sync, None
+        conn = self._conn
+        if cur is None or conn.closed:
+            return
+        spares = conn.spare_cursors
+        if self._exhausted and self._ahead is None and len(spares) < SPARE_CURSORS:
+            spares.append(cur)  # the next execute on it closes this finished result
+        else:
+            conn._worker.submit(cur.close)
+
+
+class _Rows:
+    """``async for row in cursor``: a class, not an async generator, so that leaving the loop
+    early leaves nothing to finalize; it advances the cursor's own position, so the rows after
+    a ``break`` are still there for ``fetchone``."""
+
+    __slots__ = ("_batch", "_cur")
+
+    def __init__(self, cur: AsyncCursor, batch: int) -> None:
+        self._cur, self._batch = cur, batch
+        cur._read_ahead(batch)
+
+    def __aiter__(self) -> _Rows:
+        return self
+
+    async def __anext__(self) -> Any:
+        cur = self._cur
+        pos = cur._pos
+        if pos < len(cur._rows):
+            cur._pos = pos + 1
+            return cur._rows[pos]
+        if cur._exhausted or cur._closed:
+            raise StopAsyncIteration
+        await cur._refill(self._batch)
+        cur._read_ahead(self._batch)
+        if not cur._rows:
+            raise StopAsyncIteration
+        cur._pos = 1
+        return cur._rows[0]

@@ -24,13 +24,13 @@ import weakref
 from collections import deque
 from collections.abc import Callable
 from queue import SimpleQueue
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 import sniffio
 
 from ..errors import CommandTimeout, InterfaceError
 
-__all__ = ["Worker", "cancel_job"]
+__all__ = ["Pending", "Worker", "cancel_job"]
 
 logger = logging.getLogger(__name__)
 
@@ -343,6 +343,15 @@ class Worker:
         shielded: T = waiter.value
         return shielded
 
+    def start(self, fn: Callable[..., T], *args: Any) -> Pending[T]:
+        """Queue ``fn(*args)`` now and collect its result later with :meth:`Pending.result`
+        (read-ahead: the worker fetches the next batch while the caller consumes this one)."""
+        if self.backend == "asyncio":
+            fut: asyncio.Future[T] = self._loop.create_future()
+            return Pending(self, self._put(fn, args, fut), fut)
+        waiter = _TrioWaiter(self._trio.Event())
+        return Pending(self, self._put(fn, args, waiter), waiter)
+
     def submit(self, fn: Callable[..., Any], *args: Any) -> int:
         """Queue ``fn(*args)`` without waiting for it (errors are logged at DEBUG)."""
         return self._put(fn, args, None)
@@ -352,6 +361,36 @@ class Worker:
         if not self._stopped:
             self._stopped = True
             self._queue.put(_STOP)
+
+
+class Pending(Generic[T]):
+    """A job queued ahead of need (see :meth:`Worker.start`)."""
+
+    __slots__ = ("_seq", "_waiter", "_worker")
+
+    def __init__(self, worker: Worker, seq: int, waiter: Any) -> None:
+        self._worker, self._seq, self._waiter = worker, seq, waiter
+
+    async def result(self, on_cancel: Callable[[int], None] | None = None) -> T:
+        """Wait for the job; if the caller is cancelled meanwhile, ``on_cancel`` runs as in
+        :meth:`Worker.run`."""
+        worker, waiter = self._worker, self._waiter
+        try:
+            if isinstance(waiter, _TrioWaiter):
+                await waiter.event.wait()
+            else:
+                value: T = await waiter
+                return value
+        except BaseException:
+            if isinstance(waiter, _TrioWaiter):
+                waiter.abandoned = True
+            if on_cancel is not None and worker.completed < self._seq:
+                on_cancel(self._seq)
+            raise
+        if waiter.error is not None:
+            raise waiter.error
+        result: T = waiter.value
+        return result
 
 
 def _timeout_error(timeout: float) -> CommandTimeout:

@@ -221,3 +221,39 @@ async def test_event_loop_is_never_blocked_by_database_work(pg: Backend) -> None
     # The median tick is a timer tick; the 95th percentile bounds what a GIL hand-off adds.
     assert statistics.median(lags) < 0.005, lags[-10:]
     assert lags[int(len(lags) * 0.95)] < 0.005, lags[-10:]
+
+
+async def test_rows_are_not_lost_when_async_for_stops_early(
+    conn: aio.AsyncConnection, table: str
+) -> None:
+    await conn.executemany(f"INSERT INTO {table} (id) VALUES (?)", [(i,) for i in range(1, 2501)])
+    async with conn.cursor(prefetch=10) as cur:
+        await cur.execute(f"SELECT id FROM {table} ORDER BY id")
+        seen = []
+        async for (i,) in cur:
+            seen.append(i)
+            if i == 15:  # a read-ahead batch is in flight now
+                break
+        assert await cur.fetchone() == (16,)
+        assert await cur.fetchmany(3) == [(17,), (18,), (19,)]
+        rest = await cur.fetchall()
+        assert [r[0] for r in rest] == list(range(20, 2501))
+    assert seen == list(range(1, 16))
+
+
+async def test_closed_cursors_are_reused_with_their_new_row_factory(
+    conn: aio.AsyncConnection, table: str
+) -> None:
+    await conn.execute(f"INSERT INTO {table} (id, email) VALUES (1, 'a@x')")
+    async with conn.cursor() as cur:
+        await cur.execute(f"SELECT id, email FROM {table}")
+        assert await cur.fetchall() == [(1, "a@x")]
+    assert len(conn.spare_cursors) == 1
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(f"SELECT id, email FROM {table}")
+        row = await cur.fetchone()
+        assert {k.lower(): v for k, v in row.items()} == {"id": 1, "email": "a@x"}
+    async with conn.cursor() as cur:  # left unfinished: closed, not kept
+        await cur.execute(f"SELECT id FROM {table} UNION ALL SELECT id FROM {table}")
+        assert await cur.fetchone() == (1,)
+    assert await conn.fetchval("SELECT COUNT(*) FROM " + table) == 1
