@@ -38,7 +38,7 @@ test: system venv ## run the test suite (pytest, PYTEST_ARGS)
 lint: venv ## ruff check, ruff format --check, mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy informix_aio tests
+	$(VENV)/bin/mypy informix_aio tests examples benchmarks
 
 run: system venv ## run the example app (examples/app.py)
 	$(VPY) -m examples.app
@@ -48,6 +48,11 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 	@touch $@
 
 bench: system $(BENCH_STAMP) ## install '.[bench]' and run benchmarks.run
+	@command -v wrk >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 || \
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }; \
+		else echo "wrk is missing: scenario 3 falls back to a Python load generator (sudo apt-get install wrk)"; fi; }
 	$(VPY) -m benchmarks.run
 
 soak: system venv ## pool soak test (tests/aio/test_pool_soak.py --soak)
