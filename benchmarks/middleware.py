@@ -1,18 +1,20 @@
 """What ``CancelOnDisconnectMiddleware`` costs a normal request: ``python -m benchmarks.middleware``.
 
-Two measurements, each alternating the plain app and the app with the middleware, in rounds,
-and reporting the median:
+Every figure alternates the app without and with the middleware, in rounds, and reports the
+median of each. Two routes:
 
-- ``asgi``: requests driven straight through the ASGI interface in this process (no sockets,
-  no HTTP parsing), so the middleware's own cost is not hidden by the network: requests/s and
-  the difference per request in microseconds;
-- ``http``: uvicorn in a child process per app, on a real socket, loaded by ``wrk`` when it
-  is installed (it needs far less CPU than the server, so the server is what is measured),
-  else by an ``httpx.AsyncClient``, with several requests in flight: requests/s as a client
-  sees them.
+- ``/ping`` returns a small JSON object: the worst case for a fixed per-request cost;
+- ``/query`` runs ``SELECT 1`` on a pooled connection (SQLite in memory, through its ODBC
+  driver, :class:`~informix_aio.fastapi.Connection` dependency): a minimal database route.
 
-The route is trivial (``GET /ping`` returning a small JSON object), the worst case for a fixed
-per-request cost.
+Two ways to drive them:
+
+- ``asgi``: requests straight through the ASGI interface in this process (no sockets, no HTTP
+  parsing), so nothing hides the middleware's own cost: requests/s, and the difference per
+  request in microseconds;
+- ``http``: uvicorn in a child process per app on a real socket, loaded by ``wrk`` when it is
+  installed (it needs far less CPU than the server, so the server is what is measured), else
+  by an ``httpx.AsyncClient``, with several requests in flight: requests/s as clients see it.
 """
 
 from __future__ import annotations
@@ -33,20 +35,34 @@ import httpx
 from fastapi import FastAPI
 from starlette.types import Message, Scope
 
-from informix_aio.fastapi import CancelOnDisconnectMiddleware
+from informix_aio.fastapi import (
+    CancelOnDisconnectMiddleware,
+    Connection,
+    install_error_handlers,
+    pool_lifespan,
+)
 
-__all__ = ["main", "make_app", "plain_app", "watched_app"]
+__all__ = ["ROUTES", "main", "make_app", "plain_app", "watched_app"]
+
+ROUTES = ("/ping", "/query")
 
 
 def make_app(*, middleware: bool) -> FastAPI:
-    """A FastAPI app with one trivial route, with or without the middleware."""
-    app = FastAPI()
+    """The benchmark app, with or without the middleware."""
+    app = FastAPI(
+        lifespan=pool_lifespan(driver="SQLite3", database=":memory:", min_size=4, max_size=4)
+    )
     if middleware:
         app.add_middleware(CancelOnDisconnectMiddleware)
+    install_error_handlers(app)
 
     @app.get("/ping")
     async def ping() -> dict[str, bool]:
         return {"ok": True}
+
+    @app.get("/query")
+    async def query(conn: Connection) -> dict[str, int]:
+        return {"value": int(await conn.fetchval("SELECT 1"))}
 
     return app
 
@@ -54,23 +70,25 @@ def make_app(*, middleware: bool) -> FastAPI:
 plain_app = make_app(middleware=False)
 watched_app = make_app(middleware=True)
 
-_SCOPE: Scope = {
-    "type": "http",
-    "asgi": {"version": "3.0", "spec_version": "2.3"},
-    "http_version": "1.1",
-    "method": "GET",
-    "scheme": "http",
-    "path": "/ping",
-    "raw_path": b"/ping",
-    "query_string": b"",
-    "root_path": "",
-    "headers": [(b"host", b"bench")],
-    "server": ("bench", 80),
-    "client": ("bench", 1),
-}
+
+def _scope(path: str) -> Scope:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"bench")],
+        "server": ("bench", 80),
+        "client": ("bench", 1),
+    }
 
 
-async def _one_request(app: FastAPI) -> None:
+async def _one_request(app: FastAPI, scope: Scope) -> None:
     """One request the way uvicorn serves it: the body, then ``http.disconnect`` only once
     the response is complete (or the client left)."""
     done = asyncio.Event()
@@ -88,17 +106,19 @@ async def _one_request(app: FastAPI) -> None:
         if message["type"] == "http.response.body" and not message.get("more_body", False):
             done.set()
 
-    await app(dict(_SCOPE), receive, send)
+    await app(dict(scope), receive, send)
 
 
-async def _asgi_rate(app: FastAPI, requests: int) -> float:
-    start = time.perf_counter()
-    for _ in range(requests):
-        await _one_request(app)
-        # A server goes back to its event loop between requests (socket reads): the tasks a
-        # request left behind run here, and are counted, as they would be in production.
-        await asyncio.sleep(0)
-    return requests / (time.perf_counter() - start)
+async def _asgi_rate(app: FastAPI, path: str, requests: int) -> float:
+    scope = {**_scope(path), "state": {}, "app": app}
+    async with app.router.lifespan_context(app):
+        start = time.perf_counter()
+        for _ in range(requests):
+            await _one_request(app, scope)
+            # A server goes back to its event loop between requests (socket reads): whatever
+            # a request left scheduled runs here, and is counted, as it would be in production.
+            await asyncio.sleep(0)
+        return requests / (time.perf_counter() - start)
 
 
 def _alternate(rounds: int, measure: Callable[[bool], float]) -> tuple[float, float]:
@@ -111,14 +131,14 @@ def _alternate(rounds: int, measure: Callable[[bool], float]) -> tuple[float, fl
     return statistics.median(plain), statistics.median(watched)
 
 
-def bench_asgi(requests: int, rounds: int) -> tuple[float, float]:
+def bench_asgi(path: str, requests: int, rounds: int) -> tuple[float, float]:
     """In-process ASGI: median requests/s (plain, with middleware)."""
 
     def measure(middleware: bool) -> float:
-        return asyncio.run(_asgi_rate(watched_app if middleware else plain_app, requests))
+        app = watched_app if middleware else plain_app
+        return asyncio.run(_asgi_rate(app, path, requests))
 
-    asyncio.run(_asgi_rate(plain_app, requests // 10))  # warm-up: imports, caches
-    asyncio.run(_asgi_rate(watched_app, requests // 10))
+    measure(False), measure(True)  # warm-up: imports, caches, the driver
     return _alternate(rounds, measure)
 
 
@@ -129,18 +149,18 @@ def _free_port() -> int:
         return port
 
 
-async def _http_rate(url: str, seconds: float, concurrency: int) -> float:
+async def _httpx_rate(url: str, seconds: float, concurrency: int) -> float:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, limits=limits) as client:
+    async with httpx.AsyncClient(limits=limits) as client:
         for _ in range(concurrency):  # open the connections first
-            (await client.get("/ping")).raise_for_status()
+            (await client.get(url)).raise_for_status()
         count = 0
         end = time.perf_counter() + seconds
 
         async def worker() -> None:
             nonlocal count
             while time.perf_counter() < end:
-                (await client.get("/ping")).raise_for_status()
+                (await client.get(url)).raise_for_status()
                 count += 1
 
         start = time.perf_counter()
@@ -150,7 +170,7 @@ async def _http_rate(url: str, seconds: float, concurrency: int) -> float:
 
 def _wrk_rate(wrk: str, url: str, seconds: float, concurrency: int) -> float:
     out = subprocess.run(
-        [wrk, "-t1", f"-c{concurrency}", f"-d{seconds:g}s", f"{url}/ping"],
+        [wrk, "-t1", f"-c{concurrency}", f"-d{seconds:g}s", url],
         capture_output=True,
         text=True,
         check=True,
@@ -161,31 +181,25 @@ def _wrk_rate(wrk: str, url: str, seconds: float, concurrency: int) -> float:
     return float(match.group(1))
 
 
-def bench_http(
-    seconds: float, rounds: int, concurrency: int, wrk: str | None
-) -> tuple[float, float]:
-    """uvicorn over a real socket: median requests/s (plain, with middleware)."""
-    servers: dict[bool, tuple[subprocess.Popen[bytes], str]] = {}
-    try:
+class _Servers:
+    """uvicorn serving the plain and the watched app, each in a child process."""
+
+    def __init__(self) -> None:
+        self.urls: dict[bool, str] = {}
+        self._procs: list[subprocess.Popen[bytes]] = []
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         for middleware in (False, True):
             port = _free_port()
             target = "benchmarks.middleware:" + ("watched_app" if middleware else "plain_app")
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    target,
-                    "--port",
-                    str(port),
-                    "--log-level",
-                    "warning",
-                    "--no-access-log",
-                ],
-                cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-            )
-            servers[middleware] = (proc, f"http://127.0.0.1:{port}")
-        for _, url in servers.values():
+            self._procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "uvicorn", target, "--port", str(port),
+                     "--log-level", "warning", "--no-access-log"],
+                    cwd=root,
+                )
+            )  # fmt: skip
+            self.urls[middleware] = f"http://127.0.0.1:{port}"
+        for url in self.urls.values():
             deadline = time.monotonic() + 20
             while True:
                 try:
@@ -196,23 +210,39 @@ def bench_http(
                         raise
                     time.sleep(0.05)
 
-        def measure(middleware: bool) -> float:
-            url = servers[middleware][1]
-            if wrk is not None:
-                return _wrk_rate(wrk, url, seconds, concurrency)
-            return asyncio.run(_http_rate(url, seconds, concurrency))
-
-        return _alternate(rounds, measure)
-    finally:
-        for proc, _ in servers.values():
+    def close(self) -> None:
+        for proc in self._procs:
             proc.terminate()
             proc.wait()
 
 
+def bench_http(
+    servers: _Servers, path: str, seconds: float, rounds: int, concurrency: int, wrk: str | None
+) -> tuple[float, float]:
+    """uvicorn over a real socket: median requests/s (plain, with middleware)."""
+
+    def measure(middleware: bool) -> float:
+        url = servers.urls[middleware] + path
+        if wrk is not None:
+            return _wrk_rate(wrk, url, seconds, concurrency)
+        return asyncio.run(_httpx_rate(url, seconds, concurrency))
+
+    return _alternate(rounds, measure)
+
+
+def _report(plain: float, watched: float) -> None:
+    cost_us = (1 / watched - 1 / plain) * 1e6
+    print(f"      without middleware {plain:9.0f} req/s")
+    print(
+        f"      with middleware    {watched:9.0f} req/s   "
+        f"({(watched / plain - 1) * 100:+.1f}%, {cost_us:+.1f} us per request)"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Print requests/s with and without the middleware."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=20_000, help="ASGI requests per round")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--requests", type=int, default=10_000, help="ASGI requests per round")
     parser.add_argument("--seconds", type=float, default=3.0, help="HTTP seconds per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=16, help="HTTP requests in flight")
@@ -228,30 +258,27 @@ def main(argv: list[str] | None = None) -> None:
     if args.client == "wrk" and wrk is None:
         parser.error("wrk is not installed")
 
-    print(
-        "CancelOnDisconnectMiddleware overhead, trivial route, median of "
-        f"{args.rounds} alternating rounds"
-    )
+    print(f"CancelOnDisconnectMiddleware overhead: median of {args.rounds} alternating rounds")
     if args.only in (None, "asgi"):
-        plain, watched = bench_asgi(args.requests, args.rounds)
-        cost_us = (1 / watched - 1 / plain) * 1e6
-        print(f"  in-process ASGI ({args.requests} sequential requests/round):")
-        print(f"    without middleware {plain:10.0f} req/s")
-        print(
-            f"    with middleware    {watched:10.0f} req/s   "
-            f"({(watched / plain - 1) * 100:+.1f}%, {cost_us:+.1f} us/request)"
-        )
+        print(f"  in-process ASGI, {args.requests} sequential requests per round:")
+        for path in ROUTES:
+            print(f"    GET {path}")
+            _report(*bench_asgi(path, args.requests, args.rounds))
     if args.only in (None, "http"):
-        plain, watched = bench_http(args.seconds, args.rounds, args.concurrency, wrk)
         client = "wrk" if wrk is not None else "httpx.AsyncClient"
         print(
-            f"  uvicorn + {client} over 127.0.0.1 ({args.concurrency} in flight, "
-            f"{args.seconds:g} s/round):"
+            f"  uvicorn + {client} over 127.0.0.1, {args.concurrency} in flight, "
+            f"{args.seconds:g} s per round:"
         )
-        print(f"    without middleware {plain:10.0f} req/s")
-        print(
-            f"    with middleware    {watched:10.0f} req/s   ({(watched / plain - 1) * 100:+.1f}%)"
-        )
+        servers = _Servers()
+        try:
+            for path in ROUTES:
+                print(f"    GET {path}")
+                _report(
+                    *bench_http(servers, path, args.seconds, args.rounds, args.concurrency, wrk)
+                )
+        finally:
+            servers.close()
 
 
 if __name__ == "__main__":

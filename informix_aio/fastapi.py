@@ -36,16 +36,14 @@ On older FastAPI the dependencies fall back to FastAPI's own default.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import sys
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Annotated, Any, Protocol, cast
+from typing import Annotated, Any, Protocol, TypeVar, cast, overload
 
 import anyio
-import sniffio
 from fastapi import Depends, FastAPI
 from fastapi.params import Depends as DependsParam
 from starlette.applications import Starlette
@@ -58,6 +56,7 @@ from .errors import Error, IntegrityError, PoolClosed, PoolTimeout, TooManyReque
 
 __all__ = [
     "POOL_STATE_ATTR",
+    "WATCH_AFTER",
     "CancelOnDisconnectMiddleware",
     "Connection",
     "DBPool",
@@ -76,6 +75,7 @@ logger = logging.getLogger(__name__)
 POOL_STATE_ATTR = "informix_aio_pool"
 
 AppLifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
+_State = TypeVar("_State")
 
 
 # -- lifespan -------------------------------------------------------------------------------------
@@ -117,9 +117,21 @@ async def open_pool(
             await pool.close()
 
 
+@overload
+def pool_lifespan(
+    *, lifespan: None = None, **options: Any
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]: ...
+
+
+@overload
+def pool_lifespan(
+    *, lifespan: Callable[[FastAPI], AbstractAsyncContextManager[_State]], **options: Any
+) -> Callable[[FastAPI], AbstractAsyncContextManager[_State]]: ...
+
+
 def pool_lifespan(
     *, lifespan: AppLifespan | None = None, **options: Any
-) -> Callable[[FastAPI], AbstractAsyncContextManager[Mapping[str, Any] | None]]:
+) -> Callable[[FastAPI], AbstractAsyncContextManager[Any]]:
     """A FastAPI ``lifespan=`` that opens a pool at start-up and closes it at shutdown.
 
     ``FastAPI(lifespan=pool_lifespan(dsn="stores", max_size=20))``; to keep a lifespan of the
@@ -131,7 +143,7 @@ def pool_lifespan(
     """
 
     @asynccontextmanager
-    async def _lifespan(app: FastAPI) -> AsyncIterator[Mapping[str, Any] | None]:
+    async def _lifespan(app: FastAPI) -> AsyncIterator[Any]:
         async with open_pool(app, **options):
             if lifespan is None:
                 yield None
@@ -214,6 +226,14 @@ class CancelOnDisconnectMiddleware:
     - when the last response message is sent, the watcher stops, so background tasks that run
       after the response are never cancelled; a ``receive()`` after that goes to the server.
 
+    On asyncio the watcher starts when the application first calls ``receive()`` or after
+    :data:`WATCH_AFTER` seconds, whichever comes first, so that a quick request costs two
+    dictionary operations rather than a task (about 9 us a request in all, measured by
+    ``python -m benchmarks.middleware``); and the cancellation is asyncio's own (Python >= 3.11: one
+    ``CancelledError`` at the route's current ``await``, told apart from any other with
+    ``Task.uncancel()``, as ``asyncio.timeout()`` does). On trio (and on Python 3.10) it is an
+    anyio cancel scope around the application.
+
     WebSocket and lifespan scopes pass straight through. A route that never reads a request
     body sent in several chunks is not watched beyond its first chunk (the server would not
     notice the disconnect either while the body is unread).
@@ -222,20 +242,69 @@ class CancelOnDisconnectMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         """:param app: the ASGI application to wrap."""
         self.app = app
+        self._sweeper: _Sweeper | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run one request (ASGI)."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        await _DisconnectWatch(scope, receive, send).run(self.app)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # trio
+            host = None
+        else:
+            host = asyncio.current_task(loop)  # None for a trio guest task on an asyncio loop
+        watch = _DisconnectWatch(scope, receive, send)
+        if host is None:
+            await watch.run_in_task_group(self.app)
+            return
+        sweeper = self._sweeper
+        if sweeper is None or sweeper.loop is not loop:
+            sweeper = self._sweeper = _Sweeper(loop)
+        await watch.run_on_asyncio(self.app, host, sweeper)
 
 
-#: A request still running after this many seconds gets its watcher task (on asyncio); one
-#: that reads its body gets it at once. Fast requests never pay for a task.
+#: On asyncio, a request gets its watcher task when it first calls ``receive()`` or once it
+#: has run for this many seconds (at most twice that): a quick request never pays for a task.
 WATCH_AFTER = 0.02
 #: Python 3.11's Task.uncancel() tells our cancellation from anyone else's.
 _NATIVE_CANCEL = sys.version_info >= (3, 11)
+
+
+class _Sweeper:
+    """Starts the watchers of an event loop's requests that run longer than WATCH_AFTER.
+
+    One timer for all of them, running only while requests are pending: a request costs two
+    dictionary operations, not a timer handle of its own.
+    """
+
+    __slots__ = ("_handle", "_pending", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._pending: dict[_DisconnectWatch, float] = {}  # insertion order: oldest first
+        self._handle: asyncio.TimerHandle | None = None
+
+    def add(self, watch: _DisconnectWatch) -> None:
+        self._pending[watch] = self.loop.time()
+        if self._handle is None:
+            self._handle = self.loop.call_later(WATCH_AFTER, self._sweep)
+
+    def discard(self, watch: _DisconnectWatch) -> None:
+        self._pending.pop(watch, None)
+
+    def _sweep(self) -> None:
+        due = self.loop.time() - WATCH_AFTER
+        started = []
+        for watch, since in self._pending.items():
+            if since > due:
+                break
+            started.append(watch)
+        for watch in started:
+            del self._pending[watch]
+            watch.start_watching()
+        self._handle = self.loop.call_later(WATCH_AFTER, self._sweep) if self._pending else None
 
 
 class _DisconnectWatch:
@@ -244,18 +313,19 @@ class _DisconnectWatch:
     __slots__ = (
         "_app_asked",
         "_app_cancelled",
-        "_cancel_app",
+        "_app_scope",
         "_changed",
         "_disconnect",
+        "_host",
         "_inbox",
         "_new_event",
         "_receive",
         "_response_done",
         "_scope",
         "_send",
-        "_start_watching",
-        "_stop_watching",
         "_trailers",
+        "_watch_scope",
+        "_watcher",
         "_watching",
     )
 
@@ -267,14 +337,13 @@ class _DisconnectWatch:
         self._new_event: Callable[[], _Event] = anyio.Event
         self._watching = True  # until the response is complete (or the watcher gave up)
         self._disconnect: Message | None = None
-        self._response_done = False
-        self._trailers = False
-        self._app_cancelled = False
-        # Set by run() for its event loop; reset to _nothing after, which also breaks the
-        # reference cycles they make (self -> closure or task -> frame -> self).
-        self._cancel_app: Callable[[], object] = _nothing
-        self._start_watching: Callable[[], object] = _nothing
-        self._stop_watching: Callable[[], object] = _nothing
+        self._response_done = self._trailers = self._app_cancelled = False
+        # asyncio: the request's task and the watcher's; trio: the two cancel scopes. All are
+        # dropped when the request ends, which also breaks the reference cycles they make.
+        self._host: asyncio.Task[Any] | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._app_scope: anyio.CancelScope | None = None
+        self._watch_scope: anyio.CancelScope | None = None
         self._app_asked: _Event | None = None
         for key, value in scope.get("headers", ()):
             if key == b"expect" and value.lower() == b"100-continue":
@@ -290,45 +359,25 @@ class _DisconnectWatch:
             self._changed = self._new_event()
         await self._changed.wait()
 
-    def _forget(self) -> None:
-        self._cancel_app = self._start_watching = self._stop_watching = _nothing
+    def _debug_cancelled(self) -> None:
+        logger.debug(
+            "client disconnected: cancelled %s %s",
+            self._scope.get("method"),
+            self._scope.get("path"),
+        )
 
-    async def run(self, app: ASGIApp) -> None:
-        if sniffio.current_async_library() == "asyncio":
-            await self._run_asyncio(app)
-        else:
-            await self._run_in_task_group(app)
-        if self._app_cancelled:
-            logger.debug(
-                "client disconnected: cancelled %s %s",
-                self._scope.get("method"),
-                self._scope.get("path"),
-            )
-
-    async def _run_asyncio(self, app: ASGIApp) -> None:
-        # The cheap path: a normal request pays for a timer and two wrapped callables, not for
-        # a task or a cancel scope (benchmarks/middleware.py).
-        loop = asyncio.get_running_loop()
-        host = asyncio.current_task()
-        assert host is not None
-        self._new_event = asyncio.Event
-        watcher: asyncio.Task[None] | None = None
-
-        def start() -> None:
-            nonlocal watcher
-            if watcher is None and self._watching:
-                timer.cancel()
-                watcher = loop.create_task(self._watch())
-                watcher.add_done_callback(_report_watcher_failure)
-                self._stop_watching = watcher.cancel
-
-        timer = loop.call_later(WATCH_AFTER, start)
-        self._start_watching, self._stop_watching = start, timer.cancel
+    # -- asyncio ---------------------------------------------------------------------------
+    async def run_on_asyncio(
+        self, app: ASGIApp, host: asyncio.Task[Any], sweeper: _Sweeper
+    ) -> None:
+        """The cheap path: a normal request pays for two wrapped callables and two dictionary
+        operations, not for a task or a cancel scope (benchmarks/middleware.py)."""
+        self._host, self._new_event = host, asyncio.Event
+        sweeper.add(self)
         try:
             if _NATIVE_CANCEL:
                 # asyncio's own cancellation, as asyncio.timeout() does it: one CancelledError
                 # at the route's current await; clean-up code after it runs normally.
-                self._cancel_app = functools.partial(host.cancel, "client disconnected")
                 try:
                     await app(self._scope, self.receive, self.send)
                 except asyncio.CancelledError:
@@ -339,39 +388,66 @@ class _DisconnectWatch:
                     if self._app_cancelled:  # the application swallowed it
                         host.uncancel()
             else:  # pragma: no cover - Python 3.10
-                scope = anyio.CancelScope()
-                self._cancel_app = scope.cancel
-                with scope:
+                self._app_scope = anyio.CancelScope()
+                with self._app_scope:
                     await app(self._scope, self.receive, self.send)
         finally:
-            timer.cancel()
-            if watcher is not None:
-                watcher.cancel()
-            self._forget()
+            sweeper.discard(self)
+            if self._watcher is not None:
+                self._watcher.cancel()
+            self._host = self._watcher = self._app_scope = None
+        if self._app_cancelled:
+            self._debug_cancelled()
 
-    async def _run_in_task_group(self, app: ASGIApp) -> None:
+    def start_watching(self) -> None:
+        """asyncio: start the watcher task, unless it runs already or the response is done."""
+        if self._watcher is None and self._watching and self._host is not None:
+            self._watcher = self._host.get_loop().create_task(self._watch())
+            self._watcher.add_done_callback(_report_watcher_failure)
+
+    # -- trio (any anyio backend) ----------------------------------------------------------
+    async def run_in_task_group(self, app: ASGIApp) -> None:
+        """The watcher in a task group, the application in a cancel scope."""
         error: Exception | None = None
-        app_scope, watch_scope = anyio.CancelScope(), anyio.CancelScope()
-        self._cancel_app, self._stop_watching = app_scope.cancel, watch_scope.cancel
+        self._app_scope, self._watch_scope = anyio.CancelScope(), anyio.CancelScope()
 
         async def watch() -> None:
-            with watch_scope:
+            assert self._watch_scope is not None
+            with self._watch_scope:
                 await self._watch()
 
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(watch)
                 try:
-                    with app_scope:
+                    with self._app_scope:
                         await app(self._scope, self.receive, self.send)
                 except Exception as exc:  # raised below, outside the task group: not wrapped
                     error = exc
                 finally:
-                    watch_scope.cancel()
+                    self._watch_scope.cancel()
         finally:
-            self._forget()
+            self._app_scope = self._watch_scope = None
         if error is not None:
             raise error
+        if self._app_cancelled:
+            self._debug_cancelled()
+
+    # -- both ------------------------------------------------------------------------------
+    def _cancel_app(self) -> None:
+        self._app_cancelled = True
+        if self._app_scope is not None:
+            self._app_scope.cancel()
+        elif self._host is not None:
+            self._host.cancel("client disconnected")
+
+    def _stop_watching(self) -> None:
+        self._watching = False
+        if self._watcher is not None:
+            self._watcher.cancel()
+        if self._watch_scope is not None:
+            self._watch_scope.cancel()
+        self._wake()
 
     async def _watch(self) -> None:
         try:
@@ -382,7 +458,6 @@ class _DisconnectWatch:
                 if message["type"] == "http.disconnect":
                     self._disconnect = message
                     if not self._response_done:
-                        self._app_cancelled = True
                         self._cancel_app()
                     return
                 self._inbox.append(message)
@@ -396,8 +471,9 @@ class _DisconnectWatch:
             self._wake()
 
     async def receive(self) -> Message:
-        """The application's ``receive``: from the watcher, which it starts if need be."""
-        self._start_watching()
+        """The application's ``receive``: from the watcher, started now if need be."""
+        if self._watcher is None:
+            self.start_watching()
         if self._app_asked is not None:
             self._app_asked.set()
         while True:
@@ -415,23 +491,20 @@ class _DisconnectWatch:
     async def send(self, message: Message) -> None:
         """The application's ``send``: notes when the response is complete."""
         kind = message["type"]
-        if kind == "http.response.start":
+        if kind == "http.response.body":
+            done = not message.get("more_body", False) and not self._trailers
+        elif kind == "http.response.start":
             self._trailers = bool(message.get("trailers", False))
-        elif (
-            (
-                kind == "http.response.body"
-                and not message.get("more_body", False)
-                and not self._trailers
+            done = False
+        else:
+            done = kind == "http.response.pathsend" or (
+                kind == "http.response.trailers" and not message.get("more_trailers", False)
             )
-            or (kind == "http.response.trailers" and not message.get("more_trailers", False))
-            or kind == "http.response.pathsend"
-        ):
+        if done:
             # From here on a disconnect is no reason to cancel (background tasks run next),
             # and the server's receive belongs to the application again.
             self._response_done = True
-            self._watching = False
             self._stop_watching()
-            self._wake()
         await self._send(message)
 
 
@@ -439,10 +512,6 @@ class _Event(Protocol):
     def set(self) -> None: ...
 
     async def wait(self) -> object: ...
-
-
-def _nothing() -> None:
-    pass
 
 
 def _report_watcher_failure(task: asyncio.Task[None]) -> None:
