@@ -47,9 +47,7 @@ except ImportError:  # no FastAPI integration in this checkout
 
 else:
     INTEGRATION = True
-    # pool_lifespan() is typed as yielding ``Mapping | None``, which FastAPI's overloads do
-    # not accept (they take one or the other): a typing gap of informix_aio.fastapi.
-    app = FastAPI(lifespan=pool_lifespan(**_options))  # type: ignore[arg-type]
+    app = FastAPI(lifespan=pool_lifespan(**_options))
 
     @app.get("/users/{user_id}")
     async def get_user(user_id: int, conn: Connection) -> dict[str, Any]:  # type: ignore[misc]
