@@ -108,6 +108,8 @@ class Connection:
         # The pyodbc cursor whose statement is running, read by another thread to cancel it.
         self._executing: pyodbc.Cursor | None = None
         self._cancel_lock = threading.Lock()
+        #: psqlODBC with UseDeclareFetch: an open statement handle is an open transaction.
+        self.cursors_hold_transaction = dialect.cursors_hold_transaction(options.connection_string)
 
     # -- state -----------------------------------------------------------------------------
     @property
@@ -251,7 +253,10 @@ class Connection:
         """Run one statement on the connection's shared cursor; return its rowcount."""
         cur = self._shortcut_cursor()
         self._run(cur, sql, params)
-        return int(cur.rowcount)
+        count = int(cur.rowcount)
+        if cur.description is not None or self.cursors_hold_transaction:
+            self._drop_shortcut()  # rows nobody will read: do not hold them open
+        return count
 
     def fetch(
         self, sql: str, params: Sequence[Any] | None = None, row_factory: RowFactory | None = None
@@ -261,9 +266,12 @@ class Connection:
         self._run(cur, sql, params)
         try:
             rows = cur.fetchall()
+            description = cur.description
         except pyodbc.Error as exc:
             raise self._fail(exc) from exc
-        return make_rows(rows, cur.description, row_factory or self.row_factory)
+        if self.cursors_hold_transaction:
+            self._drop_shortcut()
+        return make_rows(rows, description, row_factory or self.row_factory)
 
     def fetchrow(
         self, sql: str, params: Sequence[Any] | None = None, row_factory: RowFactory | None = None
@@ -271,23 +279,39 @@ class Connection:
         """Run a query and return its first row, or ``None``."""
         cur = self._shortcut_cursor()
         self._run(cur, sql, params)
-        try:
-            row = cur.fetchone()
-        except pyodbc.Error as exc:
-            raise self._fail(exc) from exc
+        description = cur.description
+        row = self._first_row(cur)
         if row is None:
             return None
-        return make_rows([row], cur.description, row_factory or self.row_factory)[0]
+        return make_rows([row], description, row_factory or self.row_factory)[0]
 
     def fetchval(self, sql: str, params: Sequence[Any] | None = None, column: int = 0) -> Any:
         """Run a query and return one value of its first row, or ``None``."""
         cur = self._shortcut_cursor()
         self._run(cur, sql, params)
+        row = self._first_row(cur)
+        return None if row is None else row[column]
+
+    def _first_row(self, cur: pyodbc.Cursor) -> Any:
+        """The first row, leaving no statement open: pyodbc closes a result it has read to the
+        end (SQL_NO_DATA), so one more fetch tells whether rows remain; if they do, the shared
+        cursor is closed (an open statement holds SQLite's read lock, a PostgreSQL portal...)."""
         try:
             row = cur.fetchone()
+            more = row is not None and cur.fetchone() is not None
         except pyodbc.Error as exc:
             raise self._fail(exc) from exc
-        return None if row is None else row[column]
+        if more or self.cursors_hold_transaction:
+            self._drop_shortcut()
+        return row
+
+    def _drop_shortcut(self) -> None:
+        cur, self._shortcut = self._shortcut, None
+        if cur is not None:
+            try:
+                cur.close()
+            except pyodbc.Error as exc:
+                logger.debug("error closing the shared cursor: %s", exc)
 
     def executemany(self, sql: str, seq_of_params: Sequence[Sequence[Any]]) -> None:
         """Run ``sql`` once per parameter set, atomically (see :meth:`Cursor.executemany`)."""
@@ -548,6 +572,11 @@ class Connection:
             self._tx_stack.clear()
             if not raw.autocommit:
                 raw.rollback()
+            elif self.cursors_hold_transaction:
+                # psqlODBC with UseDeclareFetch runs cursors in a transaction of its own, which
+                # SQLEndTran never reaches in autocommit mode: only SQL ROLLBACK clears it.
+                self._drop_shortcut()
+                self.execute_direct("ROLLBACK")
             if raw.autocommit != self.options.autocommit:
                 raw.autocommit = self.options.autocommit
         except pyodbc.Error as exc:

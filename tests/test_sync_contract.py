@@ -303,3 +303,18 @@ def test_connect_to_closed_port_is_operational_error_without_password(pg: Backen
 def test_unknown_driver_is_interface_error() -> None:
     with pytest.raises(InterfaceError, match="NoSuchDriver"):
         informix_aio.connect(driver="NoSuchDriver", database="x", dialect="sqlite")
+
+
+def test_fetchval_on_a_longer_result_leaves_no_statement_open(sqlite: Backend) -> None:
+    """An open statement would hold SQLite's read lock and block every writer."""
+    with informix_aio.connect(**sqlite.connect_kwargs(autocommit=True)) as reader:
+        reader.execute_direct("CREATE TABLE t (id INTEGER)")
+        reader.executemany("INSERT INTO t VALUES (?)", [(1,), (2,), (3,)])
+        assert reader.fetchval("SELECT id FROM t ORDER BY id") == 1
+        assert reader.fetchrow("SELECT id FROM t ORDER BY id") == (1,)
+        reader.execute_direct("SELECT id FROM t")  # rows nobody reads
+        with informix_aio.connect(
+            **sqlite.connect_kwargs(autocommit=True, lock_timeout=0.2)
+        ) as writer:
+            writer.execute_direct("INSERT INTO t VALUES (4)")
+        assert reader.fetchval("SELECT COUNT(*) FROM t") == 4

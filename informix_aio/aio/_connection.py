@@ -21,7 +21,7 @@ from .._sync import Connection, Cursor, open_connection
 from ..dialects import Dialect
 from ..errors import InterfaceError, ProgrammingError
 from ..rows import Description, RowFactory
-from ._transaction import AsyncTransaction
+from ._transaction import AsyncTransaction, TransactionState
 from ._worker import Pending, Worker, cancel_job
 
 __all__ = ["AsyncConnection", "AsyncCursor", "connect"]
@@ -64,6 +64,10 @@ class AsyncConnection:
         self._tx: AsyncTransaction | None = None
         #: Sync cursors of closed AsyncCursors, reused by the next ones (worker thread pops).
         self.spare_cursors: list[Cursor] = []
+        #: Bumped by the pool at every release: cursors and transactions made during a lease
+        #: refuse to work after it (a kept reference must not reach the next borrower).
+        self.lease = 0
+        self._open_cursors: set[AsyncCursor] = set()
 
     @classmethod
     async def open(
@@ -295,8 +299,20 @@ class AsyncConnection:
         return AsyncTransaction(self, isolation=isolation, readonly=readonly)
 
     async def reset(self) -> None:
-        """Roll back anything open and restore the connection's autocommit mode (shielded)."""
+        """Roll back anything open and restore the connection's autocommit mode (shielded);
+        a transaction block left open is over."""
         await self._call_shielded(self._sync.reset)
+        tx, self._tx = self._tx, None
+        while tx is not None:
+            tx.state = TransactionState.ROLLED_BACK
+            tx = tx._parent
+
+    def end_lease(self) -> None:
+        """The pool takes the connection back: invalidate this lease's cursors and
+        transactions, and close the cursors left open (queued; no wait)."""
+        self.lease += 1
+        for cur in list(self._open_cursors):
+            cur._abandon()
 
     async def close(self) -> None:
         """Close the connection and let its thread exit. Idempotent; shielded."""
@@ -343,6 +359,7 @@ class AsyncCursor:
         # A batch the worker is already fetching (read-ahead of ``async for``), and its size.
         self._ahead: Pending[list[Any]] | None = None
         self._ahead_size = 0
+        self._lease = conn.lease
         self.arraysize = 1
 
     def __await__(self) -> Generator[Any, None, AsyncCursor]:
@@ -385,6 +402,8 @@ class AsyncCursor:
             raise InterfaceError("the cursor is closed")
         if self._conn.closed:
             raise InterfaceError("the cursor's connection is closed")
+        if self._lease != self._conn.lease:
+            raise InterfaceError("the cursor's connection was released to the pool")
 
     def _ensure(self) -> Cursor:
         """Worker thread: the sync cursor, a spare one reused or a new one made on first use."""
@@ -418,6 +437,7 @@ class AsyncCursor:
         """Execute a statement and buffer its first rows, in one thread round trip."""
         self._check()
         self._reset_results()
+        self._conn._open_cursors.add(self)
         desc, count, rows, exhausted = await self._conn._call(
             self._execute_job, sql, params, self._prefetch, timeout=timeout
         )
@@ -431,6 +451,7 @@ class AsyncCursor:
         """Execute once per parameter set, atomically."""
         self._check()
         self._reset_results()
+        self._conn._open_cursors.add(self)
 
         def _job() -> int:
             cur = self._ensure()
@@ -528,13 +549,30 @@ class AsyncCursor:
         self._rows = []
         cur, self._sync = self._sync, None
         conn = self._conn
+        conn._open_cursors.discard(self)
         if cur is None or conn.closed:
             return
+        if self._lease != conn.lease:
+            return  # the pool closed it at release
         spares = conn.spare_cursors
-        if self._exhausted and self._ahead is None and len(spares) < SPARE_CURSORS:
+        if (
+            self._exhausted
+            and self._ahead is None
+            and len(spares) < SPARE_CURSORS
+            and not conn.sync_connection.cursors_hold_transaction
+        ):
             spares.append(cur)  # the next execute on it closes this finished result
         else:
             conn._worker.submit(cur.close)
+
+    def _abandon(self) -> None:
+        """Its lease ended while it was open: close its driver cursor (queued)."""
+        self._closed = True
+        self._rows = []
+        self._conn._open_cursors.discard(self)
+        cur, self._sync = self._sync, None
+        if cur is not None and not self._conn.closed:
+            self._conn._worker.submit(cur.close)
 
 
 class _Rows:

@@ -516,6 +516,7 @@ class Pool:
         slot = self._in_use.pop(raw, None)
         if slot is None:
             raise InterfaceError("this connection does not belong to the pool, or was released")
+        raw.end_lease()
         slot.last_used = now = time.monotonic()
         # The common case first, in plain attribute reads: clean, unexpired, no reset hook.
         if (
@@ -538,7 +539,7 @@ class Pool:
             self._discard(slot)
             self._grow()
             return
-        if raw.cancel_pending or not raw.is_idle:
+        if raw.cancel_pending:
             self._counters["reaped_after_cancel"] += 1
             self._reaping += 1
             self._spawn(self._reap, slot)
@@ -547,7 +548,9 @@ class Pool:
             self._discard(slot)
             self._grow()
             return
-        if raw.in_transaction or not raw.autocommit or self._reset is not None:
+        # In a transaction, DB-API mode, a reset hook, or jobs still queued (closes of leaked
+        # cursors, work of the borrower's other tasks): reset behind them, then hand it out.
+        if not raw.is_clean or self._reset is not None:
             self._reaping += 1
             self._spawn(self._reset_and_return, slot)
             return

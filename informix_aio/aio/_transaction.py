@@ -47,6 +47,7 @@ class AsyncTransaction:
         self._token: TransactionToken | None = None
         self._parent: AsyncTransaction | None = None
         self._depth = 0
+        self._lease = conn.lease
         self.state = TransactionState.NEW
 
     def __repr__(self) -> str:
@@ -62,6 +63,8 @@ class AsyncTransaction:
         if self.state is not TransactionState.NEW:
             raise InterfaceError(f"cannot start a transaction that is {self.state.value}")
         conn = self._conn
+        if self._lease != conn.lease:
+            raise InterfaceError("the transaction's connection was released to the pool")
         sync = conn.sync_connection
         depth = 0 if conn._tx is None else conn._tx._depth + 1
         try:
@@ -91,6 +94,11 @@ class AsyncTransaction:
             raise InterfaceError(f"cannot end a transaction that is {self.state.value}")
         conn, token = self._conn, self._token
         assert token is not None
+        if self._lease != conn.lease:
+            self.state = TransactionState.FAILED
+            raise InterfaceError(
+                "the transaction's connection was released to the pool, which rolled it back"
+            )
         if conn._tx is not self:
             raise InterfaceError("a nested transaction block is still open")
         conn._tx = self._parent
@@ -119,8 +127,8 @@ class AsyncTransaction:
     async def __aexit__(
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self.state is not TransactionState.STARTED:
-            return  # ended explicitly inside the block
+        if self.state is not TransactionState.STARTED or self._lease != self._conn.lease:
+            return  # ended explicitly inside the block, or rolled back by the pool
         if et is None:
             await self.commit()
             return

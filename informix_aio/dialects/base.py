@@ -204,6 +204,11 @@ class Dialect:
             )
         return []
 
+    def cursors_hold_transaction(self, connection_string: str) -> bool:
+        """Whether the driver keeps a transaction open for as long as a statement handle is
+        (then shortcuts close theirs after use, and a reset needs an SQL ``ROLLBACK``)."""
+        return False
+
     def session_isolation(self, isolation: str) -> list[str]:
         """Statements that make ``isolation`` the session's default (``isolation=`` option)."""
         raise NotSupportedError(

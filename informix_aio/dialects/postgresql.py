@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import ClassVar
 
 from .base import StandardIsolationDialect
@@ -28,6 +29,14 @@ class PostgreSQLDialect(StandardIsolationDialect):
         # "-0" leaves the server's behaviour alone: an error aborts the transaction.
         "Protocol": "7.4-0",
     }
+
+    def cursors_hold_transaction(self, connection_string: str) -> bool:
+        """With ``UseDeclareFetch=1`` psqlODBC runs every statement as ``BEGIN; DECLARE ...
+        CURSOR WITH HOLD``, even in autocommit mode, and commits only when the statement handle
+        closes; after an error or a cancel that transaction stays aborted until SQL ROLLBACK."""
+        return (
+            re.search(r"(?:^|;)\s*usedeclarefetch\s*=\s*\{?1", connection_string, re.I) is not None
+        )
 
     def session_setup(self, *, lock_timeout: float | None) -> list[str]:
         """``SET lock_timeout``: how long a statement waits for a lock before failing (55P03)."""

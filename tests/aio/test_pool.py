@@ -11,6 +11,7 @@ import pytest
 
 from informix_aio import aio
 from informix_aio.errors import (
+    CommandTimeout,
     InterfaceError,
     PoolClosed,
     PoolTimeout,
@@ -351,3 +352,69 @@ async def test_pool_works_on_sqlite_too(sqlite: Backend) -> None:
         await pool.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
         await pool.executemany("INSERT INTO t (v) VALUES (?)", [("a",), ("b",)])
         assert await pool.fetch("SELECT v FROM t ORDER BY id") == [("a",), ("b",)]
+
+
+async def test_cursor_and_transaction_kept_after_release_refuse_to_run(
+    pg: Backend,
+) -> None:
+    assert pg.pg is not None
+    table = pg.table("lease")
+    pg.pg.admin_execute(f"CREATE TABLE {table} (who TEXT)")
+    async with aio.create_pool(**pg.connect_kwargs(), min_size=1, max_size=1) as pool:
+        a = await pool.acquire()
+        kept_cursor = a.cursor()
+        kept_tx = a.transaction()
+        await pool.release(a)
+        async with pool.connection() as b:  # the same connection, lent again
+            with pytest.raises(InterfaceError, match="released"):
+                await kept_cursor.execute(f"INSERT INTO {table} VALUES ('A, after release')")
+            with pytest.raises(InterfaceError, match="released"):
+                await kept_tx.start()
+            await b.execute(f"INSERT INTO {table} VALUES ('B')")
+        assert await pool.fetch(f"SELECT who FROM {table}") == [("B",)]
+
+
+async def test_transaction_left_open_at_release_is_over_for_the_next_borrower(
+    pg: Backend,
+) -> None:
+    async with aio.create_pool(**pg.connect_kwargs(), min_size=1, max_size=1) as pool:
+        a = await pool.acquire()
+        tx = a.transaction()
+        await tx.start()
+        await pool.release(a)
+        await settle(pool)
+        async with pool.connection() as b:
+            assert not b.in_transaction and b.autocommit
+        assert tx.state is aio.TransactionState.ROLLED_BACK
+        s = await settle(pool)
+        # The next clean release takes the fast path again (no reset in the background).
+        before = s.connections_closed
+        await pool.fetchval("SELECT 1")
+        assert pool.stats().reaping == 0 and pool.stats().connections_closed == before
+
+
+async def test_cursor_left_open_at_release_is_closed(pg: Backend) -> None:
+    opts = pg.connect_kwargs(usedeclarefetch=1, fetch=100)
+    async with aio.create_pool(**opts, min_size=1, max_size=1) as pool:
+        async with pool.connection() as c:
+            cur = c.cursor()
+            await cur.execute("SELECT g FROM generate_series(1, 10000) g")
+            assert await cur.fetchone() == (1,)
+        await settle(pool)
+        assert cur.closed
+        assert await pool.fetchval("SELECT 2") == 2
+        assert all(state == "idle" for _, state, _ in pg.activity())
+
+
+async def test_usedeclarefetch_connection_recovers_after_a_cancelled_statement(
+    pg: Backend,
+) -> None:
+    opts = pg.connect_kwargs(usedeclarefetch=1, fetch=100)
+    async with aio.create_pool(**opts, min_size=1, max_size=1) as pool:
+        with pytest.raises(CommandTimeout):
+            await pool.fetchval("SELECT pg_sleep(5)", timeout=0.3)
+        await settle(pool)
+        assert await pool.fetchval("SELECT 1") == 1
+        assert await pool.fetchval("SELECT g FROM generate_series(1, 500) g") == 1
+        await settle(pool)
+        assert all(state == "idle" for _, state, _ in pg.activity())
