@@ -298,6 +298,15 @@ class AsyncConnection:
             raise InterfaceError("the connection is closed")
         return AsyncTransaction(self, isolation=isolation, readonly=readonly)
 
+    async def wait_idle(self) -> None:
+        """Wait until every job queued so far has run and a cancelled statement's clean-up is
+        done (cancellable: the waiting, not the work, is what a cancel stops)."""
+        if not self._worker.idle:
+            await self._worker.run(_noop)
+        # Cleared by the worker thread, which cannot set a loop event cheaply.
+        while self.cancel_pending:  # noqa: ASYNC110
+            await anyio.sleep(0.005)
+
     async def reset(self) -> None:
         """Roll back anything open and restore the connection's autocommit mode (shielded);
         a transaction block left open is over."""
@@ -340,6 +349,10 @@ class AsyncConnection:
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.close()
+
+
+def _noop() -> None:
+    pass
 
 
 class AsyncCursor:

@@ -542,7 +542,7 @@ class Pool:
         if raw.cancel_pending:
             self._counters["reaped_after_cancel"] += 1
             self._reaping += 1
-            self._spawn(self._reap, slot)
+            self._spawn(self._reset_and_return, slot)
             return
         if slot.has_expired(slot.last_used, self._generation, self.max_queries):
             self._discard(slot)
@@ -575,50 +575,37 @@ class Pool:
         assert self._tasks is not None
         self._tasks.spawn(fn, *args)
 
-    async def _reap(self, slot: _Slot) -> None:
-        """Wait (bounded) for a cancelled statement to stop; then reuse or replace."""
-        try:
-            clean = False
-            with anyio.move_on_after(self.reap_timeout):
-                await slot.conn.run_sync(lambda: None)
-                # Cleared by the worker thread, which cannot set a loop event cheaply.
-                while slot.conn.cancel_pending:  # noqa: ASYNC110
-                    await anyio.sleep(0.005)
-                clean = not slot.conn.broken
-            if clean:
-                await self._reset_and_return(slot)
-                return
-            logger.warning("connection did not come back within reap_timeout; replacing it")
-            self._counters["broken_on_return"] += 1
-            await self._close_slot(slot)
-        finally:
-            if not clean:
-                self._reaping -= 1
-                self._grow()
-
     async def _reset_and_return(self, slot: _Slot) -> None:
-        """Roll back and run the reset hook; the caller counted the slot in ``_reaping``."""
+        """The one path for a connection that needs work before its next user (a cancelled
+        statement still stopping, jobs still queued, a transaction, DB-API mode, a reset hook):
+        wait for its worker within ``reap_timeout``, roll back, run the hook, hand it on; or,
+        if any of that fails or takes too long, close and replace it. The caller counted the
+        slot in ``_reaping``; a replaced connection keeps it until its thread is free."""
+        conn = slot.conn
         ok = False
         try:
             with anyio.move_on_after(self.reap_timeout):
-                await slot.conn.reset()
+                # Unshielded, so the deadline holds even when the worker is stuck.
+                await conn.wait_idle()
+                await conn.reset()
                 if self._reset is not None:
-                    proxy = PooledConnection(slot.conn, self)
+                    proxy = PooledConnection(conn, self)
                     try:
                         await self._reset(proxy)
                     finally:
                         proxy.detach()
-                ok = not slot.conn.broken
+                ok = not conn.broken
         except Exception as exc:
             logger.warning("reset on release failed, replacing the connection: %r", exc)
         finally:
             self._reaping -= 1
         if ok:
             self._put_back(slot)
-        else:
-            self._counters["broken_on_return"] += 1
-            self._discard(slot)
-            self._grow()
+            return
+        logger.warning("connection not clean within reap_timeout: replacing it")
+        self._counters["broken_on_return"] += 1
+        self._discard(slot)
+        self._grow()
 
     def _discard(self, slot: _Slot) -> None:
         """Close a connection in the background, keeping its slot until its thread is free."""
