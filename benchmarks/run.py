@@ -264,9 +264,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer rounds")
     parser.add_argument("--rounds", type=int, help="override every scenario's round count")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="results directory")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="results directory (default: benchmarks/results for a full run, "
+        "benchmarks/results/partial for --only/--quick/--rounds, so that a partial run never "
+        "replaces the published full results)",
+    )
     args = parser.parse_args(argv)
     only = _parse_only(args.only)
+    if args.out is None:
+        partial = bool(args.only or args.quick or args.rounds)
+        args.out = RESULTS_DIR / "partial" if partial else RESULTS_DIR
     command = (
         "python -m benchmarks.run"
         + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
