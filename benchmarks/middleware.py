@@ -33,7 +33,7 @@ from collections.abc import Callable
 
 import httpx
 from fastapi import FastAPI
-from starlette.types import Message, Scope
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from informix_aio.fastapi import (
     CancelOnDisconnectMiddleware,
@@ -42,18 +42,30 @@ from informix_aio.fastapi import (
     pool_lifespan,
 )
 
-__all__ = ["ROUTES", "main", "make_app", "plain_app", "watched_app"]
+__all__ = ["ROUTES", "EmptyMiddleware", "empty_app", "main", "make_app", "plain_app", "watched_app"]
 
 ROUTES = ("/ping", "/query")
 
 
-def make_app(*, middleware: bool) -> FastAPI:
-    """The benchmark app, with or without the middleware."""
+class EmptyMiddleware:
+    """A pure ASGI middleware that does nothing: the cost of any middleware layer at all."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+def make_app(*, middleware: bool, empty: bool = False) -> FastAPI:
+    """The benchmark app, with or without the middleware (or with an empty one instead)."""
     app = FastAPI(
         lifespan=pool_lifespan(driver="SQLite3", database=":memory:", min_size=4, max_size=4)
     )
     if middleware:
         app.add_middleware(CancelOnDisconnectMiddleware)
+    elif empty:
+        app.add_middleware(EmptyMiddleware)
     install_error_handlers(app)
 
     @app.get("/ping")
@@ -69,6 +81,7 @@ def make_app(*, middleware: bool) -> FastAPI:
 
 plain_app = make_app(middleware=False)
 watched_app = make_app(middleware=True)
+empty_app = make_app(middleware=False, empty=True)
 
 
 def _scope(path: str) -> Scope:
@@ -131,15 +144,18 @@ def _alternate(rounds: int, measure: Callable[[bool], float]) -> tuple[float, fl
     return statistics.median(plain), statistics.median(watched)
 
 
-def bench_asgi(path: str, requests: int, rounds: int) -> tuple[float, float]:
-    """In-process ASGI: median requests/s (plain, with middleware)."""
-
-    def measure(middleware: bool) -> float:
-        app = watched_app if middleware else plain_app
-        return asyncio.run(_asgi_rate(app, path, requests))
-
-    measure(False), measure(True)  # warm-up: imports, caches, the driver
-    return _alternate(rounds, measure)
+def bench_asgi(path: str, requests: int, rounds: int) -> tuple[float, float, float]:
+    """In-process ASGI: median requests/s (plain, with the middleware, with an empty one),
+    the three measured alternately."""
+    apps = (plain_app, watched_app, empty_app)
+    for app in apps:  # warm-up: imports, caches, the driver
+        asyncio.run(_asgi_rate(app, path, requests))
+    rates: tuple[list[float], ...] = ([], [], [])
+    for _ in range(rounds):
+        for app, out in zip(apps, rates, strict=True):
+            out.append(asyncio.run(_asgi_rate(app, path, requests)))
+    plain, watched, empty = (statistics.median(r) for r in rates)
+    return plain, watched, empty
 
 
 def _free_port() -> int:
@@ -230,13 +246,19 @@ def bench_http(
     return _alternate(rounds, measure)
 
 
-def _report(plain: float, watched: float) -> None:
+def _report(plain: float, watched: float, empty: float | None = None) -> None:
     cost_us = (1 / watched - 1 / plain) * 1e6
     print(f"      without middleware {plain:9.0f} req/s")
     print(
         f"      with middleware    {watched:9.0f} req/s   "
         f"({(watched / plain - 1) * 100:+.1f}%, {cost_us:+.1f} us per request)"
     )
+    if empty is not None:
+        empty_us = (1 / empty - 1 / plain) * 1e6
+        print(
+            f"      an empty middleware{empty:9.0f} req/s   "
+            f"({(empty / plain - 1) * 100:+.1f}%, {empty_us:+.1f} us per request: any layer's cost)"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
