@@ -112,16 +112,12 @@ async def retry_async(
     max_delay: float = 1.0,
 ) -> T:
     """``await fn(*args)``, retried on transient errors; the last error propagates."""
-    _check(attempts, initial_delay, max_delay)
-    for number in range(1, attempts + 1):
-        try:
+    async for attempt in retrying(
+        attempts=attempts, initial_delay=initial_delay, max_delay=max_delay
+    ):
+        with attempt:
             return await fn(*args)
-        except Error as exc:
-            if number == attempts or not exc.is_transient:
-                raise
-            logger.info("attempt %d failed with a transient error, retrying: %s", number, exc)
-        await anyio.sleep(_delay(number, initial_delay, max_delay))
-    raise AssertionError("unreachable")  # pragma: no cover
+    raise AssertionError("unreachable")  # pragma: no cover: the last attempt re-raises
 
 
 def retry(
@@ -134,11 +130,7 @@ def retry(
     """``fn(*args)``, retried on transient errors (the sync layer's form)."""
     _check(attempts, initial_delay, max_delay)
     for number in range(1, attempts + 1):
-        try:
+        with Attempt(number, number == attempts):
             return fn(*args)
-        except Error as exc:
-            if number == attempts or not exc.is_transient:
-                raise
-            logger.info("attempt %d failed with a transient error, retrying: %s", number, exc)
         time.sleep(_delay(number, initial_delay, max_delay))
-    raise AssertionError("unreachable")  # pragma: no cover
+    raise AssertionError("unreachable")  # pragma: no cover: the last attempt re-raises
