@@ -142,14 +142,7 @@ class AsyncConnection:
     def is_clean(self) -> bool:
         """True when the connection can go straight to its next user: open, not broken, in
         autocommit mode, outside any transaction, its worker idle with no cancel pending."""
-        worker = self._worker
-        return (
-            not self._closed
-            and self._tx is None
-            and not self.cancel_pending
-            and worker.completed >= worker.submitted
-            and self._sync.is_clean
-        )
+        return not self._closed and self._tx is None and self.is_idle and self._sync.is_clean
 
     @property
     def is_idle(self) -> bool:

@@ -154,11 +154,6 @@ class Worker:
         return self._stopped
 
     @property
-    def submitted(self) -> int:
-        """Sequence number of the last job queued."""
-        return self._submitted
-
-    @property
     def idle(self) -> bool:
         """True when every job queued so far has finished."""
         return self.completed >= self._submitted
