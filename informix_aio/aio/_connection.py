@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import warnings
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Coroutine, Generator, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -160,12 +160,15 @@ class AsyncConnection:
             self._worker.stop()
 
     # -- the one crossing -------------------------------------------------------------------
-    async def _call(self, fn: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
+    def _call(
+        self, fn: Callable[..., T], *args: Any, timeout: float | None = None
+    ) -> Coroutine[Any, Any, T]:
+        # A plain function returning the worker's coroutine: one frame less on every call.
         if self._closed:
             raise InterfaceError("the connection is closed")
         if timeout is None:
             timeout = self.command_timeout
-        return await self._worker.run(fn, *args, timeout=timeout, on_cancel=self._on_cancel)
+        return self._worker.run(fn, *args, timeout=timeout, on_cancel=self._on_cancel)
 
     def _start(self, fn: Callable[..., T], *args: Any) -> Pending[T]:
         if self._closed:

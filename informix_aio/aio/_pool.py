@@ -73,10 +73,11 @@ class _Waiter:
     on trio on an event.
     """
 
-    __slots__ = ("conn", "error", "event", "fut", "state")
+    __slots__ = ("conn", "deadline", "error", "event", "fut", "state")
 
-    def __init__(self, fut: asyncio.Future[None] | None) -> None:
+    def __init__(self, fut: asyncio.Future[None] | None, deadline: float | None = None) -> None:
         self.fut = fut
+        self.deadline = deadline  # loop time; asyncio only (trio uses a cancel scope)
         self.event = anyio.Event() if fut is None else None
         self.state = "waiting"
         self.conn: _Slot | None = None
@@ -227,6 +228,9 @@ class Pool:
         self._state = "new"
         self._tasks: BackgroundTasks | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # One timer for every waiter's acquire timeout, armed for the earliest deadline.
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
         self._counters: dict[str, float] = dict.fromkeys(
             (
                 "requests",
@@ -313,6 +317,9 @@ class Pool:
             for w in list(self._waiters):
                 w.reject(PoolClosed("the pool was terminated"))
             self._waiters.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         for slot in list(self._idle) + list(self._in_use.values()):
             slot.conn.terminate()
             self._counters["connections_closed"] += 1
@@ -356,6 +363,10 @@ class Pool:
         :raises PoolClosed: the pool is closed.
         :raises OperationalError: the database is unreachable (fails fast while it is down).
         """
+        slot = await self._acquire_slot(timeout)
+        return PooledConnection(slot.conn, self)
+
+    async def _acquire_slot(self, timeout: float | None) -> _Slot:
         if self._state != "open":
             raise PoolClosed(
                 "the pool is closed"
@@ -367,13 +378,15 @@ class Pool:
             # Either way the slot comes back already counted in _in_use.
             slot = self._take_idle()
             if slot is None:
+                # Handed over by a release, a reset or a new connection: just used, no ping.
                 slot = await self._wait_for_slot(
                     self.acquire_timeout if timeout is None else timeout
                 )
+                break
             if not self._ping_due(slot) or await self._usable(slot):
                 break
         slot.uses += 1
-        return PooledConnection(slot.conn, self)
+        return slot
 
     def _ping_due(self, slot: _Slot) -> bool:
         """Idle longer than ``health_check``, or possibly dead with its siblings."""
@@ -436,21 +449,49 @@ class Pool:
         return slot
 
     async def _wait_asyncio(self, timeout: float | None) -> _Slot:
-        assert self._loop is not None
-        waiter = _Waiter(self._loop.create_future())
+        loop = self._loop
+        assert loop is not None
+        fut = loop.create_future()
+        if timeout is None:
+            waiter = _Waiter(fut)
+        else:
+            waiter = _Waiter(fut, deadline := loop.time() + timeout)
+            if self._timer is None or deadline < self._timer_at:
+                self._arm_timer(deadline)
         self._waiters.append(waiter)
         self._grow()
-        handle = None if timeout is None else self._loop.call_later(timeout, waiter.expire)
         try:
-            assert waiter.fut is not None
-            await waiter.fut
+            await fut
         except BaseException:
             self._abandon(waiter)
             raise
-        finally:
-            if handle is not None:
-                handle.cancel()
         return self._outcome(waiter, timeout)
+
+    def _arm_timer(self, deadline: float) -> None:
+        """(Re)arm the one acquire-timeout timer for ``deadline`` (asyncio): a timer per waiter
+        would cost a heap push and a cancel on every acquire that waits."""
+        assert self._loop is not None
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = deadline
+        self._timer = self._loop.call_at(deadline, self._expire_waiters)
+
+    def _expire_waiters(self) -> None:
+        """The timer fired: expire the waiters whose deadline passed, re-arm for the next."""
+        assert self._loop is not None
+        self._timer = None
+        now = self._loop.time()
+        upcoming: float | None = None
+        for waiter in self._waiters:
+            deadline = waiter.deadline
+            if deadline is None or waiter.state != "waiting":
+                continue
+            if deadline <= now:
+                waiter.expire()
+            elif upcoming is None or deadline < upcoming:
+                upcoming = deadline
+        if upcoming is not None:
+            self._arm_timer(upcoming)
 
     async def _wait_trio(self, timeout: float | None) -> _Slot:
         waiter = _Waiter(None)
@@ -516,6 +557,16 @@ class Pool:
         slot = self._in_use.pop(raw, None)
         if slot is None:
             raise InterfaceError("this connection does not belong to the pool, or was released")
+        self._returned(slot)
+
+    def _release_slot(self, slot: _Slot) -> None:
+        """Release for the shortcuts, which hold the slot itself."""
+        if self._in_use.pop(slot.conn, None) is not None:  # else: terminated meanwhile
+            self._returned(slot)
+
+    def _returned(self, slot: _Slot) -> None:
+        """A slot just taken out of ``_in_use``: put it back, or have it reset or replaced."""
+        raw = slot.conn
         raw.end_lease()
         slot.last_used = now = time.monotonic()
         # The common case first, in plain attribute reads: clean, unexpired, no reset hook.
@@ -769,19 +820,27 @@ class Pool:
         )
 
     # -- one-round-trip shortcuts --------------------------------------------------------------
+    # Acquire, run, release, without the lease object and the proxy that ``connection()`` adds
+    # for code that holds the connection: nobody else can reach the connection meanwhile.
     async def execute(
         self, sql: str, params: Sequence[Any] | None = None, *, timeout: float | None = None
     ) -> int:
         """Acquire, run one statement, release; return its row count."""
-        async with self.connection() as conn:
-            return await conn.execute(sql, params, timeout=timeout)
+        slot = await self._acquire_slot(None)
+        try:
+            return await slot.conn.execute(sql, params, timeout=timeout)
+        finally:
+            self._release_slot(slot)
 
     async def executemany(
         self, sql: str, seq_of_params: Sequence[Sequence[Any]], *, timeout: float | None = None
     ) -> None:
         """Acquire, run ``sql`` per parameter set (atomically), release."""
-        async with self.connection() as conn:
-            await conn.executemany(sql, seq_of_params, timeout=timeout)
+        slot = await self._acquire_slot(None)
+        try:
+            await slot.conn.executemany(sql, seq_of_params, timeout=timeout)
+        finally:
+            self._release_slot(slot)
 
     async def fetch(
         self,
@@ -792,8 +851,11 @@ class Pool:
         row_factory: Any = None,
     ) -> list[Any]:
         """Acquire, fetch all rows, release."""
-        async with self.connection() as conn:
-            return await conn.fetch(sql, params, timeout=timeout, row_factory=row_factory)
+        slot = await self._acquire_slot(None)
+        try:
+            return await slot.conn.fetch(sql, params, timeout=timeout, row_factory=row_factory)
+        finally:
+            self._release_slot(slot)
 
     async def fetchrow(
         self,
@@ -804,8 +866,13 @@ class Pool:
         row_factory: Any = None,
     ) -> Any:
         """Acquire, fetch the first row, release."""
-        async with self.connection() as conn:
-            return await conn.fetchrow(sql, params, timeout=timeout, row_factory=row_factory)
+        slot = await self._acquire_slot(None)
+        try:
+            return await slot.conn.fetchrow(
+                sql, params, timeout=timeout, row_factory=row_factory
+            )
+        finally:
+            self._release_slot(slot)
 
     async def fetchval(
         self,
@@ -816,8 +883,11 @@ class Pool:
         timeout: float | None = None,
     ) -> Any:
         """Acquire, fetch one value, release."""
-        async with self.connection() as conn:
-            return await conn.fetchval(sql, params, column=column, timeout=timeout)
+        slot = await self._acquire_slot(None)
+        try:
+            return await slot.conn.fetchval(sql, params, column=column, timeout=timeout)
+        finally:
+            self._release_slot(slot)
 
 
 class _Lease:
