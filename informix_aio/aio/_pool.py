@@ -868,9 +868,7 @@ class Pool:
         """Acquire, fetch the first row, release."""
         slot = await self._acquire_slot(None)
         try:
-            return await slot.conn.fetchrow(
-                sql, params, timeout=timeout, row_factory=row_factory
-            )
+            return await slot.conn.fetchrow(sql, params, timeout=timeout, row_factory=row_factory)
         finally:
             self._release_slot(slot)
 
