@@ -39,7 +39,7 @@ import asyncio
 import logging
 import sys
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any, Protocol, TypeVar, cast, overload
 
@@ -311,9 +311,9 @@ class _DisconnectWatch:
     """One request's watcher; the state below changes only on the event loop's thread."""
 
     __slots__ = (
-        "_app_asked",
         "_app_cancelled",
         "_app_scope",
+        "_asked",
         "_changed",
         "_disconnect",
         "_host",
@@ -344,10 +344,7 @@ class _DisconnectWatch:
         self._watcher: asyncio.Task[None] | None = None
         self._app_scope: anyio.CancelScope | None = None
         self._watch_scope: anyio.CancelScope | None = None
-        self._app_asked: _Event | None = None
-        for key, value in scope.get("headers", ()):
-            if key == b"expect" and value.lower() == b"100-continue":
-                self._app_asked = anyio.Event()
+        self._asked = False  # the application called receive()
 
     def _wake(self) -> None:
         if self._changed is not None:
@@ -451,8 +448,12 @@ class _DisconnectWatch:
 
     async def _watch(self) -> None:
         try:
-            if self._app_asked is not None:
-                await self._app_asked.wait()
+            if not self._asked and _expects_continue(self._scope):
+                # The client waits for "100 Continue", which the server sends when the
+                # application first asks for the body: reading it before would force the
+                # upload even if the application rejects the request unread.
+                while not self._asked:
+                    await self._state_change()
             while True:
                 message = await self._receive()
                 if message["type"] == "http.disconnect":
@@ -472,10 +473,11 @@ class _DisconnectWatch:
 
     async def receive(self) -> Message:
         """The application's ``receive``: from the watcher, started now if need be."""
+        if not self._asked:
+            self._asked = True
+            self._wake()
         if self._watcher is None:
             self.start_watching()
-        if self._app_asked is not None:
-            self._app_asked.set()
         while True:
             if self._inbox:
                 message = self._inbox.popleft()
@@ -488,8 +490,10 @@ class _DisconnectWatch:
                 return await self._receive()
             await self._state_change()
 
-    async def send(self, message: Message) -> None:
-        """The application's ``send``: notes when the response is complete."""
+    def send(self, message: Message) -> Awaitable[None]:
+        """The application's ``send``: notes when the response is complete, then hands the
+        message on (a plain function returning the server's awaitable: no coroutine of its
+        own on every message)."""
         kind = message["type"]
         if kind == "http.response.body":
             done = not message.get("more_body", False) and not self._trailers
@@ -505,7 +509,14 @@ class _DisconnectWatch:
             # and the server's receive belongs to the application again.
             self._response_done = True
             self._stop_watching()
-        await self._send(message)
+        return self._send(message)
+
+
+def _expects_continue(scope: Scope) -> bool:
+    return any(
+        key == b"expect" and value.lower() == b"100-continue"
+        for key, value in scope.get("headers", ())
+    )
 
 
 class _Event(Protocol):

@@ -147,6 +147,36 @@ async def test_timed_out_waiter_never_receives_a_connection(pg: Backend) -> None
             assert await c.fetchval("SELECT 1") == 1
 
 
+async def test_each_waiter_times_out_at_its_own_deadline_in_any_order(pg: Backend) -> None:
+    # One timer serves every waiter: a later waiter with a shorter timeout re-arms it, and
+    # the waiters whose deadline has not come keep waiting.
+    async with aio.create_pool(**pg.connect_kwargs(), min_size=1, max_size=1) as pool:
+        held = await pool.acquire()
+        outcome: dict[str, float | str] = {}
+
+        async def wait(name: str, timeout: float) -> None:
+            start = time.monotonic()
+            try:
+                async with pool.connection(timeout=timeout) as c:
+                    outcome[name] = f"got {await c.fetchval('SELECT 1')}"
+            except PoolTimeout:
+                outcome[name] = time.monotonic() - start
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(wait, "long", 30.0)
+            tg.start_soon(wait, "medium", 0.4)
+            tg.start_soon(wait, "short", 0.1)
+            await anyio.sleep(0.7)
+            assert pool.stats().waiting == 1  # only "long" is left
+            await pool.release(held)
+        assert outcome["long"] == "got 1"
+        short, medium = outcome["short"], outcome["medium"]
+        assert isinstance(short, float) and isinstance(medium, float)
+        assert 0.1 <= short < 0.35 and 0.4 <= medium < 0.65
+        s = await settle(pool)
+        assert (s.idle, s.in_use, s.waiting, s.acquire_timeouts) == (1, 0, 0, 2)
+
+
 async def test_cancelled_waiter_never_receives_a_connection(pg: Backend) -> None:
     async with aio.create_pool(**pg.connect_kwargs(), min_size=1, max_size=1) as pool:
         held = await pool.acquire()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
+import sys
 import threading
 import time
 import weakref
@@ -11,7 +13,7 @@ import weakref
 import anyio
 import pytest
 
-from informix_aio.aio._worker import Worker, _completions
+from informix_aio.aio._worker import SCHED_ENV, Worker, _completions
 from informix_aio.errors import CommandTimeout, InterfaceError
 
 pytestmark = pytest.mark.anyio
@@ -31,6 +33,28 @@ async def test_jobs_run_on_one_thread_in_order_and_return_results() -> None:
         assert [i for i, _ in seen] == list(range(5))
         assert {name for _, name in seen} == {w.thread.name}
         assert w.thread is not threading.current_thread()
+    finally:
+        w.stop()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SCHED_BATCH is Linux's")
+async def test_worker_threads_run_under_sched_batch_so_a_wakeup_never_preempts_the_loop() -> None:
+    w = Worker()
+    try:
+        assert await w.run(os.sched_getscheduler, 0) == os.SCHED_BATCH
+        assert os.sched_getscheduler(0) != os.SCHED_BATCH  # the loop's thread is untouched
+    finally:
+        w.stop()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SCHED_BATCH is Linux's")
+async def test_worker_sched_normal_in_the_environment_keeps_the_default_policy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(SCHED_ENV, "normal")
+    w = Worker()
+    try:
+        assert await w.run(os.sched_getscheduler, 0) == os.SCHED_OTHER
     finally:
         w.stop()
 
