@@ -20,7 +20,7 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Generator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -427,7 +427,8 @@ class Pool:
         self._grow()
         return False
 
-    async def _wait_for_slot(self, timeout: float | None) -> _Slot:
+    def _wait_for_slot(self, timeout: float | None) -> Coroutine[Any, Any, _Slot]:
+        """Join the queue of waiters (a plain function returning the wait: one frame less)."""
         if self.max_waiting and len(self._waiters) >= self.max_waiting:
             self._counters["requests_rejected"] += 1
             raise TooManyRequests(
@@ -437,25 +438,20 @@ class Pool:
             # The database is unreachable and nothing will come back soon: fail fast.
             self._grow()
             raise self._unreachable_error()
-        start = time.monotonic()
         self._counters["requests_waited"] += 1
-        try:
-            if self._loop is not None:
-                slot = await self._wait_asyncio(timeout)
-            else:
-                slot = await self._wait_trio(timeout)
-        finally:
-            self._counters["wait_time_total"] += time.monotonic() - start
-        return slot
+        if self._loop is not None:
+            return self._wait_asyncio(timeout)
+        return self._wait_trio(timeout)
 
     async def _wait_asyncio(self, timeout: float | None) -> _Slot:
         loop = self._loop
         assert loop is not None
         fut = loop.create_future()
+        start = loop.time()
         if timeout is None:
             waiter = _Waiter(fut)
         else:
-            waiter = _Waiter(fut, deadline := loop.time() + timeout)
+            waiter = _Waiter(fut, deadline := start + timeout)
             if self._timer is None or deadline < self._timer_at:
                 self._arm_timer(deadline)
         self._waiters.append(waiter)
@@ -465,6 +461,8 @@ class Pool:
         except BaseException:
             self._abandon(waiter)
             raise
+        finally:
+            self._counters["wait_time_total"] += loop.time() - start
         return self._outcome(waiter, timeout)
 
     def _arm_timer(self, deadline: float) -> None:
@@ -498,6 +496,7 @@ class Pool:
         self._waiters.append(waiter)
         self._grow()
         assert waiter.event is not None
+        start = time.monotonic()
         try:
             with anyio.move_on_after(timeout):
                 await waiter.event.wait()
@@ -505,6 +504,8 @@ class Pool:
         except BaseException:
             self._abandon(waiter)
             raise
+        finally:
+            self._counters["wait_time_total"] += time.monotonic() - start
         return self._outcome(waiter, timeout)
 
     def _abandon(self, waiter: _Waiter) -> None:
@@ -899,7 +900,9 @@ class _Lease:
     _conn: PooledConnection | None
 
     async def __aenter__(self) -> PooledConnection:
-        self._conn = await self._pool.acquire(timeout=self._timeout)
+        pool = self._pool
+        slot = await pool._acquire_slot(self._timeout)
+        self._conn = PooledConnection(slot.conn, pool)
         return self._conn
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -6,7 +6,7 @@ never run a statement on a connection that another request now owns (asyncpg doe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import InterfaceError
@@ -24,7 +24,11 @@ T = TypeVar("T")
 
 
 class PooledConnection:
-    """An :class:`AsyncConnection` on loan from a :class:`Pool`."""
+    """An :class:`AsyncConnection` on loan from a :class:`Pool`.
+
+    The query methods return the connection's own coroutine (``await conn.fetchval(...)`` as
+    usual) rather than wrapping it in one more: this proxy sits on every pooled query.
+    """
 
     __slots__ = ("_conn", "_pool")
 
@@ -71,50 +75,50 @@ class PooledConnection:
     def __repr__(self) -> str:
         return f"<PooledConnection {'released' if self._conn is None else repr(self._conn)}>"
 
-    async def execute(
+    def execute(
         self, sql: str, params: Sequence[Any] | None = None, *, timeout: float | None = None
-    ) -> int:
+    ) -> Coroutine[Any, Any, int]:
         """See :meth:`AsyncConnection.execute`."""
-        return await self._c().execute(sql, params, timeout=timeout)
+        return self._c().execute(sql, params, timeout=timeout)
 
-    async def executemany(
+    def executemany(
         self, sql: str, seq_of_params: Sequence[Sequence[Any]], *, timeout: float | None = None
-    ) -> None:
+    ) -> Coroutine[Any, Any, None]:
         """See :meth:`AsyncConnection.executemany`."""
-        await self._c().executemany(sql, seq_of_params, timeout=timeout)
+        return self._c().executemany(sql, seq_of_params, timeout=timeout)
 
-    async def fetch(
+    def fetch(
         self,
         sql: str,
         params: Sequence[Any] | None = None,
         *,
         timeout: float | None = None,
         row_factory: RowFactory | None = None,
-    ) -> list[Any]:
+    ) -> Coroutine[Any, Any, list[Any]]:
         """See :meth:`AsyncConnection.fetch`."""
-        return await self._c().fetch(sql, params, timeout=timeout, row_factory=row_factory)
+        return self._c().fetch(sql, params, timeout=timeout, row_factory=row_factory)
 
-    async def fetchrow(
+    def fetchrow(
         self,
         sql: str,
         params: Sequence[Any] | None = None,
         *,
         timeout: float | None = None,
         row_factory: RowFactory | None = None,
-    ) -> Any:
+    ) -> Coroutine[Any, Any, Any]:
         """See :meth:`AsyncConnection.fetchrow`."""
-        return await self._c().fetchrow(sql, params, timeout=timeout, row_factory=row_factory)
+        return self._c().fetchrow(sql, params, timeout=timeout, row_factory=row_factory)
 
-    async def fetchval(
+    def fetchval(
         self,
         sql: str,
         params: Sequence[Any] | None = None,
         *,
         column: int = 0,
         timeout: float | None = None,
-    ) -> Any:
+    ) -> Coroutine[Any, Any, Any]:
         """See :meth:`AsyncConnection.fetchval`."""
-        return await self._c().fetchval(sql, params, column=column, timeout=timeout)
+        return self._c().fetchval(sql, params, column=column, timeout=timeout)
 
     async def ping(self, *, timeout: float | None = None) -> float:
         """See :meth:`AsyncConnection.ping`."""
