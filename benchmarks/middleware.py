@@ -7,7 +7,11 @@ median of each. Two routes:
 - ``/query`` runs ``SELECT 1`` on a pooled connection (SQLite in memory, through its ODBC
   driver, :class:`~informix_aio.fastapi.Connection` dependency): a minimal database route.
 
-Two ways to drive them:
+Three ways to drive them:
+
+- ``layer``: the middleware alone around a trivial ASGI app (no framework), many requests per
+  round: its own cost per request to a tenth of a microsecond, beside an empty middleware
+  (what any layer costs);
 
 - ``asgi``: requests straight through the ASGI interface in this process (no sockets, no HTTP
   parsing), so nothing hides the middleware's own cost: requests/s, and the difference per
@@ -134,6 +138,41 @@ async def _asgi_rate(app: FastAPI, path: str, requests: int) -> float:
         return requests / (time.perf_counter() - start)
 
 
+async def _trivial_app(scope: Scope, receive: Receive, send: Send) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"{}"})
+
+
+def bench_layer(requests: int, rounds: int) -> tuple[float, float, float]:
+    """The layer alone: median microseconds per request of a trivial ASGI app without
+    middleware, with an empty one and with ours, measured alternately in one event loop."""
+    scope = _scope("/ping")
+    apps: tuple[ASGIApp, ...] = (
+        _trivial_app,
+        EmptyMiddleware(_trivial_app),
+        CancelOnDisconnectMiddleware(_trivial_app),
+    )
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        return None
+
+    async def run() -> tuple[float, float, float]:
+        times: tuple[list[float], ...] = ([], [], [])
+        for _ in range(rounds + 1):  # the first round warms up
+            for app, out in zip(apps, times, strict=True):
+                start = time.perf_counter()
+                for _ in range(requests):
+                    await app(scope, receive, send)
+                out.append((time.perf_counter() - start) / requests * 1e6)
+        none, empty, ours = (statistics.median(t[1:]) for t in times)
+        return none, empty, ours
+
+    return asyncio.run(run())
+
+
 def _alternate(rounds: int, measure: Callable[[bool], float]) -> tuple[float, float]:
     """Median requests/s without and with the middleware, measured alternately."""
     plain: list[float] = []
@@ -144,9 +183,10 @@ def _alternate(rounds: int, measure: Callable[[bool], float]) -> tuple[float, fl
     return statistics.median(plain), statistics.median(watched)
 
 
-def bench_asgi(path: str, requests: int, rounds: int) -> tuple[float, float, float]:
+def bench_asgi(path: str, requests: int, rounds: int) -> tuple[float, float, float, float]:
     """In-process ASGI: median requests/s (plain, with the middleware, with an empty one),
-    the three measured alternately."""
+    the three measured alternately, and the noise: how far apart the plain app's own rounds
+    were, in microseconds per request."""
     apps = (plain_app, watched_app, empty_app)
     for app in apps:  # warm-up: imports, caches, the driver
         asyncio.run(_asgi_rate(app, path, requests))
@@ -155,7 +195,8 @@ def bench_asgi(path: str, requests: int, rounds: int) -> tuple[float, float, flo
         for app, out in zip(apps, rates, strict=True):
             out.append(asyncio.run(_asgi_rate(app, path, requests)))
     plain, watched, empty = (statistics.median(r) for r in rates)
-    return plain, watched, empty
+    noise = (1 / min(rates[0]) - 1 / max(rates[0])) * 1e6
+    return plain, watched, empty, noise
 
 
 def _free_port() -> int:
@@ -246,7 +287,9 @@ def bench_http(
     return _alternate(rounds, measure)
 
 
-def _report(plain: float, watched: float, empty: float | None = None) -> None:
+def _report(
+    plain: float, watched: float, empty: float | None = None, noise: float | None = None
+) -> None:
     cost_us = (1 / watched - 1 / plain) * 1e6
     print(f"      without middleware {plain:9.0f} req/s")
     print(
@@ -259,6 +302,8 @@ def _report(plain: float, watched: float, empty: float | None = None) -> None:
             f"      an empty middleware{empty:9.0f} req/s   "
             f"({(empty / plain - 1) * 100:+.1f}%, {empty_us:+.1f} us per request: any layer's cost)"
         )
+    if noise is not None:
+        print(f"      noise: the app without middleware varied by {noise:.1f} us per request")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -268,7 +313,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="HTTP seconds per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=16, help="HTTP requests in flight")
-    parser.add_argument("--only", choices=("asgi", "http"))
+    parser.add_argument("--only", choices=("layer", "asgi", "http"))
     parser.add_argument(
         "--client",
         choices=("auto", "wrk", "httpx"),
@@ -281,6 +326,16 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("wrk is not installed")
 
     print(f"CancelOnDisconnectMiddleware overhead: median of {args.rounds} alternating rounds")
+    if args.only in (None, "layer"):
+        n = args.requests * 10
+        none, empty, ours = bench_layer(n, args.rounds)
+        print(f"  the layer alone, around a trivial ASGI app, {n} requests per round:")
+        print(f"      without middleware   {none:6.2f} us per request")
+        print(f"      an empty middleware  {empty:6.2f} us per request")
+        print(
+            f"      with middleware      {ours:6.2f} us per request "
+            f"({ours - empty:+.2f} us over the empty one)"
+        )
     if args.only in (None, "asgi"):
         print(f"  in-process ASGI, {args.requests} sequential requests per round:")
         for path in ROUTES:

@@ -11,12 +11,21 @@ Alternatives, alternately in the same loop:
   for the same total number of queries (no event loop at all: the ceiling for this design).
 
 Value: queries per second over the whole batch.
+
+Each loop runs once as the process is started (the scheduler places threads on any CPU), and
+asyncio once more with the benchmark process pinned to one CPU (``os.sched_setaffinity``, as
+``taskset -c N`` would do; PostgreSQL stays free): every alternative's threads then share that
+CPU. A process whose Python work is serialized by the GIL gains nothing from a second CPU, but
+every GIL hand-off between its threads becomes a cross-CPU wake-up, which costs tens of
+microseconds on a VM. The pinned case measures the deployment advice in the README (one process
+per CPU, each pinned).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -67,7 +76,31 @@ def _thread_batch(conns: list[Any], per_thread: int) -> float:
     return time.perf_counter() - t0
 
 
+def _one_cpu() -> set[int] | None:
+    """The CPU to pin the pinned case to, or None where that cannot be done (one CPU, no
+    ``sched_setaffinity``)."""
+    getter = getattr(os, "sched_getaffinity", None)
+    if getter is None:
+        return None
+    cpus = sorted(getter(0))
+    return {cpus[0]} if len(cpus) > 1 else None
+
+
 async def _session(
+    ctx: Context, rounds: int, pin: set[int] | None = None
+) -> tuple[dict[str, list[float]], dict[str, dict[str, list[float]]]]:
+    # Pinned first, before any thread exists: every thread made below inherits the mask.
+    restore = os.sched_getaffinity(0) if pin else None
+    if pin:
+        os.sched_setaffinity(0, pin)
+    try:
+        return await _measure(ctx, rounds)
+    finally:
+        if restore is not None:
+            os.sched_setaffinity(0, restore)
+
+
+async def _measure(
     ctx: Context, rounds: int
 ) -> tuple[dict[str, list[float]], dict[str, dict[str, list[float]]]]:
     import aioodbc
@@ -158,28 +191,36 @@ def run(ctx: Context) -> ScenarioResult:
         setup=(
             f"{n_tasks} tasks x {per_task} queries = {n_tasks * per_task} queries per round, "
             f"acquire and release around every query, pool size {POOL_SIZE} (min = max), "
-            f"{rounds} rounds after a warm-up round; value = queries per second. "
+            f"{rounds} rounds after a warm-up round; value = queries per second. Case "
+            "'asyncio, 1 CPU': the same with the benchmark process pinned to one CPU "
+            "(PostgreSQL free), see the module docstring. "
             "client_cpu_us_per_query: CPU time of the benchmark process (all its threads, "
             "user + system) per query; context_switches_per_query: its voluntary + involuntary "
             "context switches per query; machine_cpu_us_per_query: CPU time the whole machine "
             "(PostgreSQL included) was busy, per query."
         ),
     )
-    for loop in (lp for lp in LOOPS if loop_available(lp)):
-        print(f"  {loop}", flush=True)
-        values, costs = run_on_loop(loop, functools.partial(_session, ctx, rounds))
+    cases: list[tuple[str, str, set[int] | None]] = [
+        (loop, loop, None) for loop in LOOPS if loop_available(loop)
+    ]
+    pin = _one_cpu()
+    if pin is not None:
+        cases.append(("asyncio", "asyncio, 1 CPU", pin))
+    for loop, group, cpus in cases:
+        print(f"  {group}", flush=True)
+        values, costs = run_on_loop(loop, functools.partial(_session, ctx, rounds, cpus))
         for key, vals in values.items():
             extra = {
                 "client_cpu_us_per_query": costs[key]["cpu_us_per_op"],
                 "context_switches_per_query": costs[key]["switches_per_op"],
                 "machine_cpu_us_per_query": costs[key]["machine_cpu_us_per_op"],
             }
-            res.series.append(Series(key, LABELS[key], "queries/s", vals, True, loop, extra))
+            res.series.append(Series(key, LABELS[key], "queries/s", vals, True, group, extra))
         for ours in ("ours_lease", "ours_shortcut"):
             res.ratio_target(
-                f"{ours} vs aioodbc pool ({loop})", ours, "aioodbc", ">=", 3.0, group=loop
+                f"{ours} vs aioodbc pool ({group})", ours, "aioodbc", ">=", 3.0, group=group
             )
             res.ratio_target(
-                f"{ours} vs 10 plain threads ({loop})", ours, "threads", ">=", 0.5, group=loop
+                f"{ours} vs 10 plain threads ({group})", ours, "threads", ">=", 0.5, group=group
             )
     return res

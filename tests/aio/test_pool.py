@@ -172,7 +172,8 @@ async def test_each_waiter_times_out_at_its_own_deadline_in_any_order(pg: Backen
         assert outcome["long"] == "got 1"
         short, medium = outcome["short"], outcome["medium"]
         assert isinstance(short, float) and isinstance(medium, float)
-        assert 0.1 <= short < 0.35 and 0.4 <= medium < 0.65
+        # Loop clocks are coarse (uvloop caches the time per iteration): a little slack below.
+        assert 0.09 <= short < 0.35 and 0.38 <= medium < 0.65
         s = await settle(pool)
         assert (s.idle, s.in_use, s.waiting, s.acquire_timeouts) == (1, 0, 0, 2)
 
