@@ -13,16 +13,14 @@ sequence number; :func:`cancel_job` then calls SQLCancel (from a short-lived hel
 since SQLCancel may itself do network I/O) only while *that* job is the one running, so a
 late cancel can never hit the next caller's statement.
 
-On Linux the worker threads run under ``SCHED_BATCH`` (see :func:`_batch_policy`): a worker
-woken with a job or a result must take the GIL, which its waker (the event loop) holds, so
-letting it preempt the waker only adds two context switches per call.
+Where the worker threads run (``SCHED_BATCH``, on the event loop's CPU) is :mod:`._sched`'s
+business: each worker applies it to itself, before its first job and before each job.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 import time
 import weakref
@@ -34,6 +32,7 @@ from typing import Any, Final, Generic, TypeVar
 import sniffio
 
 from ..errors import CommandTimeout, InterfaceError
+from ._sched import CpuFollower, batch_policy, cpu_reader
 
 __all__ = ["Pending", "Worker", "cancel_job"]
 
@@ -41,33 +40,6 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 _STOP: Final = None
-
-#: ``batch`` (the default) or ``normal``: the scheduling policy of the worker threads.
-SCHED_ENV: Final = "INFORMIX_AIO_WORKER_SCHED"
-
-
-def _batch_policy() -> bool:
-    """Put the calling (worker) thread under ``SCHED_BATCH``, unless ``$INFORMIX_AIO_WORKER_SCHED``
-    is ``normal``; return whether the policy was applied.
-
-    A ``SCHED_BATCH`` thread keeps its nice level and CPU share but does not preempt the running
-    thread when it wakes up. A worker is woken by the loop's ``put`` (or by its socket) and its
-    first act is to take the GIL; preempting the loop, which holds the GIL, only costs a
-    context switch there and another back. Measured on the 2-vCPU benchmark machine: pool
-    throughput +35 %, context switches per query 4.2 -> 2.2 (``make bench``, scenario 2).
-    Needs no privilege; a no-op where the OS has no such policy.
-    """
-    if os.environ.get(SCHED_ENV, "batch").strip().lower() == "normal":
-        return False
-    setter = getattr(os, "sched_setscheduler", None)
-    policy = getattr(os, "SCHED_BATCH", None)
-    if setter is None or policy is None:
-        return False
-    try:
-        setter(0, policy, os.sched_param(0))  # pid 0: the calling thread
-    except OSError:  # a sandbox that forbids it: keep the default policy
-        return False
-    return True
 
 
 class _Completions:
@@ -166,6 +138,9 @@ class Worker:
         self.running = 0  # sequence number of the job being run (worker thread writes)
         self.completed = 0  # sequence number of the last job finished (worker thread writes)
         self._stopped = False
+        # The loop's CPU when it last queued a job (loop thread writes; the worker follows it).
+        self._getcpu = cpu_reader()
+        self.loop_cpu = -1
         if self.backend == "trio":
             import trio
 
@@ -191,13 +166,19 @@ class Worker:
         return self.completed >= self._submitted
 
     # -- the worker thread -------------------------------------------------------------------
+    def _follower(self) -> CpuFollower | None:
+        batch_policy()
+        return CpuFollower() if self._getcpu is not None else None
+
     def _main_asyncio(self) -> None:
-        _batch_policy()
+        follower = self._follower()
         get, post = self._queue.get, _completions_for(self._loop).post
         seq = 0
         while (job := get()) is not _STOP:
             fn, args, fut = job
             seq += 1
+            if follower is not None:
+                follower.follow(self.loop_cpu)
             self.running = seq
             if fut is not None and fut.done():  # skip a job whose caller already left
                 self.completed = seq
@@ -219,12 +200,14 @@ class Worker:
                     post(fut, result, None)
 
     def _main_trio(self) -> None:
-        _batch_policy()
+        follower = self._follower()
         get, run_soon = self._queue.get, self._token.run_sync_soon
         seq = 0
         while (job := get()) is not _STOP:
             fn, args, waiter = job
             seq += 1
+            if follower is not None:
+                follower.follow(self.loop_cpu)
             self.running = seq
             if waiter is not None and waiter.done():
                 self.completed = seq
@@ -248,6 +231,8 @@ class Worker:
     def _put(self, fn: Callable[..., Any], args: tuple[Any, ...], waiter: Any) -> int:
         if self._stopped:
             raise InterfaceError("the connection is closed")
+        if self._getcpu is not None:
+            self.loop_cpu = self._getcpu()
         self._submitted += 1
         self._queue.put((fn, args, waiter))
         return self._submitted

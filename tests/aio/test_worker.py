@@ -9,14 +9,19 @@ import sys
 import threading
 import time
 import weakref
+from collections.abc import Callable
+from typing import TypeVar
 
 import anyio
 import pytest
 
-from informix_aio.aio._worker import SCHED_ENV, Worker, _completions
+from informix_aio.aio._sched import AFFINITY_ENV, SCHED_ENV, CpuFollower, cpu_reader
+from informix_aio.aio._worker import Worker, _completions
 from informix_aio.errors import CommandTimeout, InterfaceError
 
 pytestmark = pytest.mark.anyio
+
+T = TypeVar("T")
 
 
 async def test_jobs_run_on_one_thread_in_order_and_return_results() -> None:
@@ -57,6 +62,91 @@ async def test_worker_sched_normal_in_the_environment_keeps_the_default_policy(
         assert await w.run(os.sched_getscheduler, 0) == os.SCHED_OTHER
     finally:
         w.stop()
+
+
+@pytest.mark.skipif(cpu_reader() is None, reason="cannot read or pin CPUs here")
+async def test_worker_moves_to_the_cpu_its_loop_queues_jobs_from() -> None:
+    loop_affinity = os.sched_getaffinity(0)
+    w = Worker()
+    try:
+        seen: list[tuple[set[int], int]] = []
+        for _ in range(50):  # the loop may move meanwhile; it stays put most of the time
+            seen.append((await w.run(os.sched_getaffinity, 0), w.loop_cpu))
+        assert any(pinned == {cpu} for pinned, cpu in seen)
+        assert all(cpu in loop_affinity for _, cpu in seen)
+        assert os.sched_getaffinity(0) == loop_affinity  # the loop's thread is left alone
+    finally:
+        w.stop()
+
+
+def _in_a_thread(fn: Callable[[], T]) -> T:
+    out: list[T] = []
+    t = threading.Thread(target=lambda: out.append(fn()))
+    t.start()
+    t.join()
+    return out[0]
+
+
+two_cpus = pytest.mark.skipif(
+    not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs two CPUs to pin to",
+)
+
+
+@two_cpus
+def test_a_follower_pins_once_the_loop_queued_twice_from_one_cpu() -> None:
+    a, b = sorted(os.sched_getaffinity(0))[:2]
+
+    def run() -> list[set[int]]:
+        f = CpuFollower()
+        out = []
+        for cpu in (a, a, b, b):
+            f.follow(cpu)
+            out.append(os.sched_getaffinity(0))
+        return out
+
+    everywhere = os.sched_getaffinity(0)
+    assert _in_a_thread(run) == [everywhere, {a}, {a}, {b}]
+
+
+@two_cpus
+def test_a_follower_stops_chasing_a_loop_that_moves_between_most_jobs() -> None:
+    a, b = sorted(os.sched_getaffinity(0))[:2]
+
+    def run() -> tuple[set[int], set[int]]:
+        f = CpuFollower()
+        f.follow(a)
+        f.follow(a)
+        pinned = os.sched_getaffinity(0)
+        for cpu in (b, a, b, a, b, a):  # a loop that wakes up on whichever CPU is free
+            f.follow(cpu)
+        return pinned, os.sched_getaffinity(0)
+
+    assert _in_a_thread(run) == ({a}, os.sched_getaffinity(0))
+
+
+@pytest.mark.skipif(cpu_reader() is None, reason="cannot read or pin CPUs here")
+async def test_worker_affinity_any_in_the_environment_leaves_the_worker_on_every_cpu(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(AFFINITY_ENV, "any")
+    w = Worker()
+    try:
+        assert await w.run(os.sched_getaffinity, 0) == os.sched_getaffinity(0)
+        assert w.loop_cpu == -1
+    finally:
+        w.stop()
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity here")
+def test_a_cpu_that_cannot_be_pinned_stops_the_following_and_restores_the_thread() -> None:
+    def run() -> tuple[bool, set[int]]:
+        follower = CpuFollower()
+        follower.follow(100_000)
+        follower.follow(100_000)  # no such CPU: sched_setaffinity fails
+        return follower.enabled, os.sched_getaffinity(0)
+
+    assert _in_a_thread(run) == (False, os.sched_getaffinity(0))
 
 
 async def test_exceptions_cross_the_boundary_unchanged() -> None:
