@@ -22,7 +22,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, cast
 
 import anyio
 
@@ -892,20 +892,36 @@ class Pool:
 class _Lease:
     """``async with pool.connection() as conn``."""
 
-    __slots__ = ("_conn", "_pool", "_timeout")
+    __slots__ = ("_conn", "_pool", "_slot", "_timeout")
 
     def __init__(self, pool: Pool, timeout: float | None) -> None:
-        self._pool, self._timeout, self._conn = pool, timeout, None
-
-    _conn: PooledConnection | None
+        self._pool, self._timeout = pool, timeout
+        self._conn: PooledConnection | None = None
+        self._slot: _Slot | None = None
 
     async def __aenter__(self) -> PooledConnection:
         pool = self._pool
-        slot = await pool._acquire_slot(self._timeout)
+        self._slot = slot = await pool._acquire_slot(self._timeout)
         self._conn = PooledConnection(slot.conn, pool)
         return self._conn
 
-    async def __aexit__(self, *exc_info: object) -> None:
+    def __aexit__(self, *exc_info: object) -> Awaitable[None]:
+        # Release never waits: a plain function returning a finished awaitable, not a coroutine.
         conn, self._conn = self._conn, None
-        if conn is not None:
-            self._pool.release_nowait(conn)
+        # detach() is None when the block released the connection itself (conn.release()).
+        if conn is not None and conn.detach() is not None and self._slot is not None:
+            self._pool._release_slot(self._slot)
+        return _DONE
+
+
+class _Done:
+    """An awaitable that is already finished (``await _DONE`` is None at once)."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[Any, None, None]:
+        # Any iterator will do for ``await``; an empty one finishes at once.
+        return cast("Generator[Any, None, None]", iter(()))
+
+
+_DONE: Final = _Done()

@@ -147,6 +147,21 @@ async def test_timed_out_waiter_never_receives_a_connection(pg: Backend) -> None
             assert await c.fetchval("SELECT 1") == 1
 
 
+async def test_releasing_inside_the_block_never_releases_the_next_borrowers_lease(
+    pg: Backend,
+) -> None:
+    async with aio.create_pool(**pg.connect_kwargs(), min_size=1, max_size=1) as pool:
+        async with pool.connection() as c:
+            await c.release()  # given back early: the next borrower gets it at once
+            nxt = await pool.acquire(timeout=1)
+        # The block's exit must not take the connection from the one who holds it now.
+        assert not nxt.released and pool.stats().in_use == 1
+        assert await nxt.fetchval("SELECT 1") == 1
+        await pool.release(nxt)
+        s = await settle(pool)
+        assert (s.idle, s.in_use) == (1, 0)
+
+
 async def test_each_waiter_times_out_at_its_own_deadline_in_any_order(pg: Backend) -> None:
     # One timer serves every waiter: a later waiter with a shorter timeout re-arms it, and
     # the waiters whose deadline has not come keep waiting.
