@@ -419,10 +419,10 @@ class Pool:
                 self._counters["connections_lost"] += 1
             logger.info("health check failed, replacing connection: %s", exc)
         except BaseException:
-            del self._in_use[slot.conn]
+            self._in_use.pop(slot.conn, None)
             self._discard(slot)  # cancelled mid-ping: its state is unknown
             raise
-        del self._in_use[slot.conn]
+        self._in_use.pop(slot.conn, None)
         self._discard(slot)
         self._grow()
         return False
@@ -478,7 +478,9 @@ class Pool:
         """The timer fired: expire the waiters whose deadline passed, re-arm for the next."""
         assert self._loop is not None
         self._timer = None
-        now = self._loop.time()
+        # Loops may run a timer a little early (clock resolution, uvloop's whole milliseconds):
+        # the deadline it was armed for counts as reached.
+        now = max(self._loop.time(), self._timer_at)
         upcoming: float | None = None
         for waiter in self._waiters:
             deadline = waiter.deadline
@@ -512,7 +514,7 @@ class Pool:
         """The waiting caller was cancelled: leave the queue, passing on a connection that was
         handed over at that very moment."""
         if not waiter.leave() and waiter.conn is not None:
-            del self._in_use[waiter.conn.conn]
+            self._in_use.pop(waiter.conn.conn, None)
             self._put_back(waiter.conn)
         self._forget(waiter)
 

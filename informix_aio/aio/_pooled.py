@@ -6,7 +6,7 @@ never run a statement on a connection that another request now owns (asyncpg doe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import InterfaceError
@@ -26,8 +26,9 @@ T = TypeVar("T")
 class PooledConnection:
     """An :class:`AsyncConnection` on loan from a :class:`Pool`.
 
-    The query methods return the connection's own coroutine (``await conn.fetchval(...)`` as
-    usual) rather than wrapping it in one more: this proxy sits on every pooled query.
+    Every method checks the loan when it runs, not when it is called: a coroutine made before
+    the release (``asyncio.create_task(conn.execute(...))`` left behind by the block) raises
+    :class:`InterfaceError` rather than running on the next borrower's connection.
     """
 
     __slots__ = ("_conn", "_pool")
@@ -75,50 +76,50 @@ class PooledConnection:
     def __repr__(self) -> str:
         return f"<PooledConnection {'released' if self._conn is None else repr(self._conn)}>"
 
-    def execute(
+    async def execute(
         self, sql: str, params: Sequence[Any] | None = None, *, timeout: float | None = None
-    ) -> Coroutine[Any, Any, int]:
+    ) -> int:
         """See :meth:`AsyncConnection.execute`."""
-        return self._c().execute(sql, params, timeout=timeout)
+        return await self._c().execute(sql, params, timeout=timeout)
 
-    def executemany(
+    async def executemany(
         self, sql: str, seq_of_params: Sequence[Sequence[Any]], *, timeout: float | None = None
-    ) -> Coroutine[Any, Any, None]:
+    ) -> None:
         """See :meth:`AsyncConnection.executemany`."""
-        return self._c().executemany(sql, seq_of_params, timeout=timeout)
+        await self._c().executemany(sql, seq_of_params, timeout=timeout)
 
-    def fetch(
+    async def fetch(
         self,
         sql: str,
         params: Sequence[Any] | None = None,
         *,
         timeout: float | None = None,
         row_factory: RowFactory | None = None,
-    ) -> Coroutine[Any, Any, list[Any]]:
+    ) -> list[Any]:
         """See :meth:`AsyncConnection.fetch`."""
-        return self._c().fetch(sql, params, timeout=timeout, row_factory=row_factory)
+        return await self._c().fetch(sql, params, timeout=timeout, row_factory=row_factory)
 
-    def fetchrow(
+    async def fetchrow(
         self,
         sql: str,
         params: Sequence[Any] | None = None,
         *,
         timeout: float | None = None,
         row_factory: RowFactory | None = None,
-    ) -> Coroutine[Any, Any, Any]:
+    ) -> Any:
         """See :meth:`AsyncConnection.fetchrow`."""
-        return self._c().fetchrow(sql, params, timeout=timeout, row_factory=row_factory)
+        return await self._c().fetchrow(sql, params, timeout=timeout, row_factory=row_factory)
 
-    def fetchval(
+    async def fetchval(
         self,
         sql: str,
         params: Sequence[Any] | None = None,
         *,
         column: int = 0,
         timeout: float | None = None,
-    ) -> Coroutine[Any, Any, Any]:
+    ) -> Any:
         """See :meth:`AsyncConnection.fetchval`."""
-        return self._c().fetchval(sql, params, column=column, timeout=timeout)
+        return await self._c().fetchval(sql, params, column=column, timeout=timeout)
 
     async def ping(self, *, timeout: float | None = None) -> float:
         """See :meth:`AsyncConnection.ping`."""

@@ -24,8 +24,8 @@ Measured in scenario 2 of ``make bench`` (pool, 50 tasks, 10 connections) on the
 
 from __future__ import annotations
 
-import ctypes
 import os
+import sys
 from collections.abc import Callable
 from typing import Final
 
@@ -37,30 +37,36 @@ SCHED_ENV: Final = "INFORMIX_AIO_WORKER_SCHED"
 AFFINITY_ENV: Final = "INFORMIX_AIO_WORKER_AFFINITY"
 
 
+_LINUX: Final = sys.platform.startswith("linux")  # per-thread policy and affinity are Linux's
+
+
 def batch_policy() -> bool:
     """Put the calling (worker) thread under ``SCHED_BATCH``, unless ``$INFORMIX_AIO_WORKER_SCHED``
-    is ``normal``; return whether the policy was applied."""
-    if os.environ.get(SCHED_ENV, "batch").strip().lower() == "normal":
-        return False
-    setter = getattr(os, "sched_setscheduler", None)
-    policy = getattr(os, "SCHED_BATCH", None)
-    if setter is None or policy is None:
+    is ``normal`` or the thread runs under another policy than the default one (a real-time
+    application keeps its priority); return whether the policy was applied."""
+    if not _LINUX or os.environ.get(SCHED_ENV, "batch").strip().lower() == "normal":
         return False
     try:
-        setter(0, policy, os.sched_param(0))  # pid 0: the calling thread
-    except OSError:  # a sandbox that forbids it: keep the default policy
+        if os.sched_getscheduler(0) != os.SCHED_OTHER:
+            return False
+        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))  # 0: the calling thread
+    except (AttributeError, OSError):  # no such policy, or a sandbox that forbids it
         return False
     return True
 
 
 def _load_getcpu() -> Callable[[], int] | None:
-    if not hasattr(os, "sched_setaffinity"):
+    if not _LINUX:
         return None
     try:
+        import ctypes
+
         # PyDLL: called with the GIL held, so reading the CPU (a vDSO call, tens of
         # nanoseconds) is not itself a GIL hand-off.
         fn = ctypes.PyDLL(None).sched_getcpu
-    except (AttributeError, OSError):
+        if len(os.sched_getaffinity(0)) < 2:
+            return None  # one CPU: nothing to follow
+    except (ImportError, AttributeError, OSError):
         return None
     fn.restype = ctypes.c_int
     fn.argtypes = []
@@ -103,7 +109,7 @@ class CpuFollower:
     __slots__ = ("_allowed", "_cpu", "_last", "_moves", "_rest", "enabled")
 
     def __init__(self) -> None:
-        self._allowed = os.sched_getaffinity(0)
+        self._allowed = os.sched_getaffinity(0)  # restored on unpin (threads inherit the pin)
         self._cpu = -1  # the CPU this thread is pinned to; -1: not pinned
         self._last = -1  # the loop's CPU at the previous job
         self._moves = 0.0  # how often the loop moved between jobs lately (decaying)

@@ -167,8 +167,14 @@ class Worker:
 
     # -- the worker thread -------------------------------------------------------------------
     def _follower(self) -> CpuFollower | None:
-        batch_policy()
-        return CpuFollower() if self._getcpu is not None else None
+        """Worker thread: apply :mod:`._sched`'s measures; never fails (a worker thread that
+        died here would leave every caller of its connection waiting)."""
+        try:
+            batch_policy()
+            return CpuFollower() if self._getcpu is not None else None
+        except Exception as exc:
+            logger.debug("worker scheduling left at the defaults: %r", exc)
+            return None
 
     def _main_asyncio(self) -> None:
         follower = self._follower()
@@ -178,7 +184,11 @@ class Worker:
             fn, args, fut = job
             seq += 1
             if follower is not None:
-                follower.follow(self.loop_cpu)
+                try:
+                    follower.follow(self.loop_cpu)
+                except Exception as exc:  # never let placement kill the worker
+                    logger.debug("worker stops following its loop: %r", exc)
+                    follower = None
             self.running = seq
             if fut is not None and fut.done():  # skip a job whose caller already left
                 self.completed = seq
@@ -207,7 +217,11 @@ class Worker:
             fn, args, waiter = job
             seq += 1
             if follower is not None:
-                follower.follow(self.loop_cpu)
+                try:
+                    follower.follow(self.loop_cpu)
+                except Exception as exc:  # never let placement kill the worker
+                    logger.debug("worker stops following its loop: %r", exc)
+                    follower = None
             self.running = seq
             if waiter is not None and waiter.done():
                 self.completed = seq

@@ -147,6 +147,19 @@ async def test_timed_out_waiter_never_receives_a_connection(pg: Backend) -> None
             assert await c.fetchval("SELECT 1") == 1
 
 
+async def test_a_statement_made_before_the_release_and_run_after_it_is_refused(
+    pg: Backend,
+) -> None:
+    # A task started in the block but run after it must not use the next borrower's connection.
+    async with aio.create_pool(**pg.connect_kwargs(), min_size=1, max_size=1) as pool:
+        async with pool.connection() as c:
+            late = c.fetchval("SELECT 1")  # a coroutine, not yet started
+        async with pool.connection() as nxt:
+            with pytest.raises(InterfaceError, match="released"):
+                await late
+            assert await nxt.fetchval("SELECT 2") == 2
+
+
 async def test_releasing_inside_the_block_never_releases_the_next_borrowers_lease(
     pg: Backend,
 ) -> None:

@@ -15,7 +15,7 @@ from typing import TypeVar
 import anyio
 import pytest
 
-from informix_aio.aio._sched import AFFINITY_ENV, SCHED_ENV, CpuFollower, cpu_reader
+from informix_aio.aio._sched import AFFINITY_ENV, SCHED_ENV, CpuFollower, batch_policy, cpu_reader
 from informix_aio.aio._worker import Worker, _completions
 from informix_aio.errors import CommandTimeout, InterfaceError
 
@@ -147,6 +147,34 @@ def test_a_cpu_that_cannot_be_pinned_stops_the_following_and_restores_the_thread
         return follower.enabled, os.sched_getaffinity(0)
 
     assert _in_a_thread(run) == (False, os.sched_getaffinity(0))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread policies are Linux's")
+def test_a_worker_thread_under_another_policy_keeps_it() -> None:
+    # A real-time (or idle) application keeps its workers' policy: only the default is lowered.
+    def run() -> tuple[bool, int]:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # allowed without privilege
+        return batch_policy(), os.sched_getscheduler(0)
+
+    assert _in_a_thread(run) == (False, os.SCHED_IDLE)
+
+
+@pytest.mark.parametrize("broken", ["batch_policy", "follow"])
+async def test_a_failing_placement_never_kills_the_worker(
+    broken: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*args: object) -> None:
+        raise RuntimeError("placement failed")
+
+    if broken == "follow":
+        monkeypatch.setattr(CpuFollower, "follow", fail)
+    else:
+        monkeypatch.setattr("informix_aio.aio._worker.batch_policy", fail)
+    w = Worker()
+    try:
+        assert [await w.run(lambda i=i: i) for i in range(3)] == [0, 1, 2]
+    finally:
+        w.stop()
 
 
 async def test_exceptions_cross_the_boundary_unchanged() -> None:
