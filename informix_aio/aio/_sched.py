@@ -24,12 +24,15 @@ Measured in scenario 2 of ``make bench`` (pool, 50 tasks, 10 connections) on the
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Callable
 from typing import Final
 
 __all__ = ["AFFINITY_ENV", "SCHED_ENV", "CpuFollower", "batch_policy", "cpu_reader"]
+
+logger = logging.getLogger(__name__)
 
 #: ``batch`` (the default) or ``normal``: the scheduling policy of the worker threads.
 SCHED_ENV: Final = "INFORMIX_AIO_WORKER_SCHED"
@@ -117,22 +120,28 @@ class CpuFollower:
         self.enabled = True
 
     def follow(self, cpu: int) -> None:
-        """Called before each job with the loop's CPU (negative: unknown)."""
+        """Called before each job with the loop's CPU (negative: unknown). Never raises: a
+        failure here would kill the worker and leave every caller of its connection waiting,
+        so any error just stops the following."""
         if cpu < 0 or not self.enabled:
             return
-        moved = cpu != self._last
-        self._last = cpu
-        self._moves = self._moves * _DECAY + moved
-        if self._rest:
-            self._rest -= 1
-        elif self._moves >= _RESTLESS:
-            # The loop keeps moving (it wakes up wherever a CPU is free, as with one connection
-            # used sequentially): chasing it would migrate this thread on every job.
-            if self._cpu >= 0:
-                self._unpin()
-            self._rest = _REST_JOBS
-        elif not moved and cpu != self._cpu:
-            self._pin(cpu)
+        try:
+            moved = cpu != self._last
+            self._last = cpu
+            self._moves = self._moves * _DECAY + moved
+            if self._rest:
+                self._rest -= 1
+            elif self._moves >= _RESTLESS:
+                # The loop keeps moving (it wakes up wherever a CPU is free, as with one
+                # connection used sequentially): chasing it would migrate this thread every job.
+                if self._cpu >= 0:
+                    self._unpin()
+                self._rest = _REST_JOBS
+            elif not moved and cpu != self._cpu:
+                self._pin(cpu)
+        except Exception as exc:
+            logger.debug("worker stops following its loop: %r", exc)
+            self.enabled = False
 
     def _unpin(self) -> None:
         self._cpu = -1

@@ -184,11 +184,7 @@ class Worker:
             fn, args, fut = job
             seq += 1
             if follower is not None:
-                try:
-                    follower.follow(self.loop_cpu)
-                except Exception as exc:  # never let placement kill the worker
-                    logger.debug("worker stops following its loop: %r", exc)
-                    follower = None
+                follower.follow(self.loop_cpu)  # never raises
             self.running = seq
             if fut is not None and fut.done():  # skip a job whose caller already left
                 self.completed = seq
@@ -217,11 +213,7 @@ class Worker:
             fn, args, waiter = job
             seq += 1
             if follower is not None:
-                try:
-                    follower.follow(self.loop_cpu)
-                except Exception as exc:  # never let placement kill the worker
-                    logger.debug("worker stops following its loop: %r", exc)
-                    follower = None
+                follower.follow(self.loop_cpu)  # never raises
             self.running = seq
             if waiter is not None and waiter.done():
                 self.completed = seq

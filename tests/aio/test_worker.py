@@ -159,15 +159,29 @@ def test_a_worker_thread_under_another_policy_keeps_it() -> None:
     assert _in_a_thread(run) == (False, os.SCHED_IDLE)
 
 
-@pytest.mark.parametrize("broken", ["batch_policy", "follow"])
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity here")
+def test_a_follower_that_fails_unexpectedly_stops_following_without_raising(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def fail(self: CpuFollower, cpu: int) -> None:
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(CpuFollower, "_pin", fail)
+    f = CpuFollower()
+    f.follow(0)
+    f.follow(0)  # pins: raises inside, is swallowed
+    assert not f.enabled
+
+
+@pytest.mark.parametrize("broken", ["batch_policy", "pinning"])
 async def test_a_failing_placement_never_kills_the_worker(
     broken: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def fail(*args: object) -> None:
         raise RuntimeError("placement failed")
 
-    if broken == "follow":
-        monkeypatch.setattr(CpuFollower, "follow", fail)
+    if broken == "pinning":  # an error CpuFollower.follow does not expect
+        monkeypatch.setattr(CpuFollower, "_pin", fail)
     else:
         monkeypatch.setattr("informix_aio.aio._worker.batch_policy", fail)
     w = Worker()
