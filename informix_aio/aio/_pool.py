@@ -825,6 +825,8 @@ class Pool:
     # -- one-round-trip shortcuts --------------------------------------------------------------
     # Acquire, run, release, without the lease object and the proxy that ``connection()`` adds
     # for code that holds the connection: nobody else can reach the connection meanwhile.
+    # Written out five times on purpose: one shared helper (a coroutine taking the method)
+    # measured slower on this hot path (scenario 2, shortcut: ~14k against ~17k queries/s).
     async def execute(
         self, sql: str, params: Sequence[Any] | None = None, *, timeout: float | None = None
     ) -> int:
