@@ -721,13 +721,17 @@ class Cursor:
         :returns: ``(description, rowcount, rows, exhausted)``.
         """
         raw = self._handle()
-        self.connection._run(raw, sql, params)
+        conn = self.connection
+        conn._run(raw, sql, params)
         self._maker = None
         description = raw.description
         if description is None:
             return None, int(raw.rowcount), [], True
-        rows = self.fetchmany(prefetch)
-        return description, int(raw.rowcount), rows, len(rows) < prefetch
+        try:
+            rows = raw.fetchmany(prefetch)
+        except pyodbc.Error as exc:
+            raise conn._fail(exc) from exc
+        return description, int(raw.rowcount), self._make(rows), len(rows) < prefetch
 
     def setinputsizes(self, sizes: Sequence[Any]) -> None:
         """Declare parameter types: pyodbc's ``(sql_type, size, decimal_digits)`` per marker."""

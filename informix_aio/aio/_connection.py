@@ -354,6 +354,24 @@ def _noop() -> None:
 class AsyncCursor:
     """A cursor whose ``execute`` also fetches the first rows in the same thread round trip."""
 
+    __slots__ = (
+        "__weakref__",
+        "_ahead",
+        "_ahead_size",
+        "_closed",
+        "_conn",
+        "_description",
+        "_exhausted",
+        "_lease",
+        "_pos",
+        "_prefetch",
+        "_row_factory",
+        "_rowcount",
+        "_rows",
+        "_sync",
+        "arraysize",
+    )
+
     def __init__(self, conn: AsyncConnection, row_factory: RowFactory | None, prefetch: int):
         self._conn = conn
         self._row_factory = row_factory
@@ -384,7 +402,7 @@ class AsyncCursor:
     async def __aexit__(
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self.close()
+        self._close()
 
     @property
     def connection(self) -> AsyncConnection:
@@ -444,10 +462,15 @@ class AsyncCursor:
         self, sql: str, params: Sequence[Any] | None = None, *, timeout: float | None = None
     ) -> AsyncCursor:
         """Execute a statement and buffer its first rows, in one thread round trip."""
-        self._check()
-        self._reset_results()
-        self._conn._open_cursors.add(self)
-        desc, count, rows, exhausted = await self._conn._call(
+        conn = self._conn
+        if self._closed or conn._closed or self._lease != conn.lease:
+            self._check()
+        # Until the statement succeeds, the cursor has no results (as after a failure).
+        self._rows, self._pos, self._exhausted = [], 0, True
+        self._description, self._rowcount = None, -1
+        self._ahead = None  # a read-ahead still queued runs first (FIFO); its rows are moot
+        conn._open_cursors.add(self)
+        desc, count, rows, exhausted = await conn._call(
             self._execute_job, sql, params, self._prefetch, timeout=timeout
         )
         self._description, self._rowcount = desc, count
@@ -496,6 +519,12 @@ class AsyncCursor:
 
     async def fetchone(self, *, timeout: float | None = None) -> Any:
         """The next row, or ``None``; a thread hop only when the buffer is empty."""
+        pos, rows = self._pos, self._rows
+        if pos < len(rows):  # rows in the buffer imply a result; the checks of _check inline
+            conn = self._conn
+            if not (self._closed or conn._closed or self._lease != conn.lease):
+                self._pos = pos + 1
+                return rows[pos]
         self._require_result()
         if self._pos >= len(self._rows):
             if self._exhausted:
@@ -552,6 +581,9 @@ class AsyncCursor:
     async def close(self) -> None:
         """Close the cursor without waiting. A cursor whose result was read to the end keeps
         its driver cursor for the connection's next one; others queue a close."""
+        self._close()
+
+    def _close(self) -> None:
         if self._closed:
             return
         self._closed = True
@@ -568,7 +600,7 @@ class AsyncCursor:
             self._exhausted
             and self._ahead is None
             and len(spares) < SPARE_CURSORS
-            and not conn.sync_connection.cursors_hold_transaction
+            and not conn._sync.cursors_hold_transaction
         ):
             spares.append(cur)  # the next execute on it closes this finished result
         else:

@@ -154,6 +154,26 @@ async def test_closed_connection_and_cursor_raise_interface_error(backend: Backe
         c.transaction()
 
 
+
+async def test_buffered_rows_are_not_served_once_the_cursor_or_connection_closed(
+    conn: aio.AsyncConnection, table: str
+) -> None:
+    await conn.executemany(f"INSERT INTO {table} (id) VALUES (?)", [(1,), (2,), (3,)])
+    query = f"SELECT id FROM {table} ORDER BY id"
+    cur = conn.cursor()
+    await cur.execute(query)  # every row is in the buffer now
+    assert await cur.fetchone() == (1,)
+    await cur.close()
+    with pytest.raises(InterfaceError, match="cursor is closed"):
+        await cur.fetchone()
+    other = conn.cursor()
+    await other.execute(query)
+    assert await other.fetchone() == (1,)
+    await conn.close()
+    with pytest.raises(InterfaceError, match="connection is closed"):
+        await other.fetchone()
+
+
 async def test_each_connection_owns_one_thread_that_exits_on_close(backend: Backend) -> None:
     baseline = thread_baseline()
     conns = [await aio.connect(**backend.connect_kwargs()) for _ in range(3)]
