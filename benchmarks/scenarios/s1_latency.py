@@ -8,6 +8,8 @@ Alternatives, measured in the same event loop, alternately:
 - ``hop_executor``: the same through ``loop.run_in_executor`` (a 1-thread executor);
 - ``raw_in_worker``: the raw statement run *inside* one bare worker hop (what the hop costs
   when the thread really blocks in the driver; informational);
+- ``raw_in_executor``: the same inside one ``run_in_executor`` hop (informational: it shows
+  that the gap between the two lines above is not this library's worker, but any thread hop);
 - ``ours_cursor``: ``async with conn.cursor() as cur: await cur.execute(...); await
   cur.fetchone()``;
 - ``ours_fetchval``: ``await conn.fetchval("SELECT 1")``;
@@ -50,6 +52,7 @@ LABELS: dict[str, str] = {
     "hop_worker": "bare hop: informix_aio Worker.run(noop)",
     "hop_executor": "bare hop: loop.run_in_executor(noop)",
     "raw_in_worker": "raw pyodbc inside one Worker hop",
+    "raw_in_executor": "raw pyodbc inside one run_in_executor hop",
     "ours_cursor": "informix-aio: cursor + execute + fetchone",
     "ours_fetchval": "informix-aio: conn.fetchval",
     "aioodbc": "aioodbc: cursor + execute + fetchone (docs)",
@@ -82,6 +85,7 @@ async def _session(ctx: Context, backend: str, rounds: int) -> dict[str, list[fl
     ex_naive = ThreadPoolExecutor(1, thread_name_prefix="bench-naive")
     ex_aioodbc = ThreadPoolExecutor(1, thread_name_prefix="bench-aioodbc")
     naive_cur = await loop.run_in_executor(ex_naive, lambda: connect().cursor())
+    ex_cur = await loop.run_in_executor(ex_hop, lambda: connect().cursor())
     ours = await aio.connect(**opts, autocommit=True)
     aconn = await aioodbc.connect(dsn=dsn, autocommit=True, executor=ex_aioodbc)
 
@@ -97,6 +101,13 @@ async def _session(ctx: Context, backend: str, rounds: int) -> dict[str, list[fl
 
     async def raw_in_worker() -> None:
         await worker.run(raw_statement)
+
+    def raw_executor_statement() -> Any:
+        ex_cur.execute(SQL)
+        return ex_cur.fetchone()
+
+    async def raw_in_executor() -> None:
+        await loop.run_in_executor(ex_hop, raw_executor_statement)
 
     async def ours_cursor() -> None:
         async with ours.cursor() as cur:
@@ -140,6 +151,7 @@ async def _session(ctx: Context, backend: str, rounds: int) -> dict[str, list[fl
         "hop_worker": timed(hop_worker),
         "hop_executor": timed(hop_executor),
         "raw_in_worker": timed(raw_in_worker),
+        "raw_in_executor": timed(raw_in_executor),
         "ours_cursor": timed(ours_cursor),
         "ours_fetchval": timed(ours_fetchval),
         "aioodbc": timed(aioodbc_docs),
@@ -156,6 +168,7 @@ async def _session(ctx: Context, backend: str, rounds: int) -> dict[str, list[fl
         worker.submit(lambda: in_worker_cur.connection.close())
         worker.stop()
         naive_cur.connection.close()
+        await loop.run_in_executor(ex_hop, ex_cur.connection.close)
         raw.close()
         for ex in (ex_hop, ex_naive, ex_aioodbc):
             ex.shutdown(wait=True)
@@ -214,11 +227,16 @@ def run(ctx: Context) -> ScenarioResult:
         rw = res.find("raw_in_worker", group).stats.median
         raw = res.find("raw", group).stats.median
         hop = res.find("hop_worker", group).stats.median
+        rx = res.find("raw_in_executor", group).stats.median
+        hx = res.find("hop_executor", group).stats.median
         res.notes.append(
             f"{group}: raw + bare hop = {raw + hop:.0f} µs, but the raw statement inside one "
-            f"bare hop takes {rw:.0f} µs: waking a thread that blocked in the driver costs "
-            f"{rw - raw - hop:.0f} µs more than the two parts measured apart. "
-            f"ours_fetchval is {fv - rw:+.0f} µs ({fv / rw:.2f} x) over that."
+            f"bare hop takes {rw:.0f} µs ({rw / (raw + hop):.2f} x): waking a thread that "
+            f"blocked in the driver costs {rw - raw - hop:.0f} µs more than the two parts "
+            f"measured apart, and run_in_executor shows the same ({rx:.0f} µs against raw + "
+            f"its hop = {raw + hx:.0f} µs, {rx / (raw + hx):.2f} x). "
+            f"ours_fetchval is {fv - rw:+.0f} µs ({fv / rw:.2f} x) over the raw statement in "
+            "one worker hop."
         )
     sraw = res.find("raw", "sqlite").stats.median
     sfv = res.find("ours_fetchval", "sqlite").stats.median

@@ -154,7 +154,6 @@ async def test_closed_connection_and_cursor_raise_interface_error(backend: Backe
         c.transaction()
 
 
-
 async def test_buffered_rows_are_not_served_once_the_cursor_or_connection_closed(
     conn: aio.AsyncConnection, table: str
 ) -> None:
