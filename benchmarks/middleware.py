@@ -19,6 +19,10 @@ Three ways to drive them:
 - ``http``: uvicorn in a child process per app on a real socket, loaded by ``wrk`` when it is
   installed (it needs far less CPU than the server, so the server is what is measured), else
   by an ``httpx.AsyncClient``, with several requests in flight: requests/s as clients see it.
+  Each round starts fresh server processes, in a rotating order: one server process can be
+  steadily faster than another with the very same app (where the scheduler put its threads),
+  so a server kept for every round would bias the comparison. A second server with the plain
+  app runs beside them, as a control: how far two identical servers differ is the noise.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 
 import httpx
 from fastapi import FastAPI
@@ -46,7 +50,16 @@ from informix_aio.fastapi import (
     pool_lifespan,
 )
 
-__all__ = ["ROUTES", "EmptyMiddleware", "empty_app", "main", "make_app", "plain_app", "watched_app"]
+__all__ = [
+    "ROUTES",
+    "EmptyMiddleware",
+    "control_app",
+    "empty_app",
+    "main",
+    "make_app",
+    "plain_app",
+    "watched_app",
+]
 
 ROUTES = ("/ping", "/query")
 
@@ -84,6 +97,7 @@ def make_app(*, middleware: bool, empty: bool = False) -> FastAPI:
 
 
 plain_app = make_app(middleware=False)
+control_app = make_app(middleware=False)  # the same app, for a second server process
 watched_app = make_app(middleware=True)
 empty_app = make_app(middleware=False, empty=True)
 
@@ -173,17 +187,6 @@ def bench_layer(requests: int, rounds: int) -> tuple[float, float, float]:
     return asyncio.run(run())
 
 
-def _alternate(rounds: int, measure: Callable[[bool], float]) -> tuple[float, float]:
-    """Median requests/s without and with the middleware, measured alternately, which one goes
-    first swapped every round."""
-    plain: list[float] = []
-    watched: list[float] = []
-    for r in range(rounds):
-        for middleware in (False, True) if r % 2 == 0 else (True, False):
-            (watched if middleware else plain).append(measure(middleware))
-    return statistics.median(plain), statistics.median(watched)
-
-
 def bench_asgi(path: str, requests: int, rounds: int) -> tuple[float, float, float, float]:
     """In-process ASGI: median requests/s (plain, with the middleware, with an empty one),
     the three measured in turn, the order rotated every round (so that no app always runs
@@ -241,33 +244,37 @@ def _wrk_rate(wrk: str, url: str, seconds: float, concurrency: int) -> float:
 
 
 class _Servers:
-    """uvicorn serving the plain and the watched app, each in a child process."""
+    """uvicorn serving the given apps of this module, each in a child process, started in the
+    order given."""
 
-    def __init__(self) -> None:
-        self.urls: dict[bool, str] = {}
+    def __init__(self, targets: Sequence[str]) -> None:
+        self.urls: dict[str, str] = {}
         self._procs: list[subprocess.Popen[bytes]] = []
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        for middleware in (False, True):
-            port = _free_port()
-            target = "benchmarks.middleware:" + ("watched_app" if middleware else "plain_app")
-            self._procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "uvicorn", target, "--port", str(port),
-                     "--log-level", "warning", "--no-access-log"],
-                    cwd=root,
-                )
-            )  # fmt: skip
-            self.urls[middleware] = f"http://127.0.0.1:{port}"
-        for url in self.urls.values():
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    httpx.get(f"{url}/ping").raise_for_status()
-                    break
-                except httpx.HTTPError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.05)
+        try:
+            for target in targets:
+                port = _free_port()
+                self._procs.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "uvicorn", f"benchmarks.middleware:{target}",
+                         "--port", str(port), "--log-level", "warning", "--no-access-log"],
+                        cwd=root,
+                    )
+                )  # fmt: skip
+                self.urls[target] = f"http://127.0.0.1:{port}"
+            for url in self.urls.values():
+                deadline = time.monotonic() + 20
+                while True:
+                    try:
+                        httpx.get(f"{url}/ping").raise_for_status()
+                        break
+                    except httpx.HTTPError:
+                        if time.monotonic() > deadline:
+                            raise
+                        time.sleep(0.05)
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
         for proc in self._procs:
@@ -275,18 +282,43 @@ class _Servers:
             proc.wait()
 
 
+#: The HTTP comparison: the app without the middleware, with it, and the control (the app
+#: without the middleware again, in its own server process).
+HTTP_APPS = ("plain_app", "watched_app", "control_app")
+
+
 def bench_http(
-    servers: _Servers, path: str, seconds: float, rounds: int, concurrency: int, wrk: str | None
-) -> tuple[float, float]:
-    """uvicorn over a real socket: median requests/s (plain, with middleware)."""
+    seconds: float, rounds: int, concurrency: int, wrk: str | None
+) -> dict[str, tuple[float, float, float]]:
+    """uvicorn over a real socket, fresh server processes every round: median requests/s per
+    route (plain, with the middleware, control)."""
 
-    def measure(middleware: bool) -> float:
-        url = servers.urls[middleware] + path
+    def measure(url: str, duration: float) -> float:
         if wrk is not None:
-            return _wrk_rate(wrk, url, seconds, concurrency)
-        return asyncio.run(_httpx_rate(url, seconds, concurrency))
+            return _wrk_rate(wrk, url, duration, concurrency)
+        return asyncio.run(_httpx_rate(url, duration, concurrency))
 
-    return _alternate(rounds, measure)
+    rates: dict[str, dict[str, list[float]]] = {p: {a: [] for a in HTTP_APPS} for p in ROUTES}
+    for r in range(rounds):
+        order = HTTP_APPS[r % 3 :] + HTTP_APPS[: r % 3]
+        servers = _Servers(order)
+        try:
+            for path in ROUTES:
+                for app in order:  # warm-up: the pool, the driver, the code paths
+                    measure(servers.urls[app] + path, 1.0)
+                for app in order:
+                    rates[path][app].append(measure(servers.urls[app] + path, seconds))
+        finally:
+            servers.close()
+        print(f"      round {r + 1}/{rounds} done", flush=True)
+    return {
+        path: (
+            statistics.median(by_app["plain_app"]),
+            statistics.median(by_app["watched_app"]),
+            statistics.median(by_app["control_app"]),
+        )
+        for path, by_app in rates.items()
+    }
 
 
 def _report(
@@ -347,17 +379,17 @@ def main(argv: list[str] | None = None) -> None:
         client = "wrk" if wrk is not None else "httpx.AsyncClient"
         print(
             f"  uvicorn + {client} over 127.0.0.1, {args.concurrency} in flight, "
-            f"{args.seconds:g} s per round:"
+            f"{args.seconds:g} s per round, fresh servers every round:",
+            flush=True,
         )
-        servers = _Servers()
-        try:
-            for path in ROUTES:
-                print(f"    GET {path}")
-                _report(
-                    *bench_http(servers, path, args.seconds, args.rounds, args.concurrency, wrk)
-                )
-        finally:
-            servers.close()
+        results = bench_http(args.seconds, args.rounds, args.concurrency, wrk)
+        for path, (plain, watched, control) in results.items():
+            print(f"    GET {path}")
+            _report(plain, watched)
+            print(
+                f"      control: a second server without middleware {control:9.0f} req/s   "
+                f"({(control / plain - 1) * 100:+.1f}%: the noise between two servers)"
+            )
 
 
 if __name__ == "__main__":
