@@ -719,7 +719,10 @@ class Cursor:
         """Execute and fetch the first ``prefetch`` rows in one call (one worker hop).
 
         :returns: ``(description, rowcount, rows, exhausted)``.
+        :raises ProgrammingError: ``prefetch`` is below 1.
         """
+        if prefetch < 1:
+            raise ProgrammingError("prefetch must be >= 1")
         raw = self._handle()
         conn = self.connection
         conn._run(raw, sql, params)

@@ -87,6 +87,22 @@ def test_cursor_executes_and_fetches_rows_as_tuples(conn: Connection, table: str
     conn.commit()
 
 
+def test_execute_prefetch_returns_the_first_rows_and_refuses_a_prefetch_below_one(
+    conn: Connection, table: str
+) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(f"INSERT INTO {table} (id) VALUES (?)", [(i,) for i in range(1, 4)])
+        query = f"SELECT id FROM {table} ORDER BY id"
+        description, _, rows, exhausted = cur.execute_prefetch(query, None, 2)
+        assert description is not None and rows == [(1,), (2,)] and not exhausted
+        assert cur.fetchall() == [(3,)]
+        assert cur.execute_prefetch(query, None, 5)[2:] == ([(1,), (2,), (3,)], True)
+        for bad in (0, -1):
+            with pytest.raises(ProgrammingError, match="prefetch"):
+                cur.execute_prefetch(query, None, bad)
+    conn.commit()
+
+
 def test_row_factories_shape_rows_on_connection_and_cursor(
     backend: Backend, conn: Connection, table: str
 ) -> None:
