@@ -51,7 +51,7 @@ class _Completions:
     delivers every result that arrived meanwhile.
     """
 
-    __slots__ = ("_items", "_lock", "_loop", "_scheduled")
+    __slots__ = ("_items", "_lock", "_loop", "_scheduled", "in_flight")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         # Weak: the registry below is keyed by the loop, and a strong reference from the value
@@ -60,6 +60,9 @@ class _Completions:
         self._items: deque[tuple[asyncio.Future[Any], Any, BaseException | None]] = deque()
         self._lock = threading.Lock()
         self._scheduled = False
+        #: Jobs with a waiter queued on this loop's workers and not yet delivered (loop thread
+        #: only: counted when queued, uncounted when drained; every such job is posted once).
+        self.in_flight = 0
 
     def post(self, fut: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
         """Worker thread: hand a result to the loop."""
@@ -83,6 +86,7 @@ class _Completions:
         items = self._items
         while items:
             fut, value, error = items.popleft()
+            self.in_flight -= 1
             if fut.done():
                 continue
             if error is None:
@@ -141,6 +145,10 @@ class Worker:
         # The loop's CPU when it last queued a job (loop thread writes; the worker follows it).
         self._getcpu = cpu_reader()
         self.loop_cpu = -1
+        # Whether the loop had no other job in flight when it queued the last one (asyncio;
+        # unknown on trio: True). Read by the worker's CpuFollower.
+        self.loop_alone = True
+        self._completions: _Completions | None = None
         if self.backend == "trio":
             import trio
 
@@ -149,6 +157,7 @@ class Worker:
             target = self._main_trio
         elif self.backend == "asyncio":
             self._loop = asyncio.get_running_loop()
+            self._completions = _completions_for(self._loop)
             target = self._main_asyncio
         else:
             raise InterfaceError(f"unsupported async library {self.backend!r}")
@@ -178,16 +187,18 @@ class Worker:
 
     def _main_asyncio(self) -> None:
         follower = self._follower()
-        get, post = self._queue.get, _completions_for(self._loop).post
+        assert self._completions is not None
+        get, post = self._queue.get, self._completions.post
         seq = 0
         while (job := get()) is not _STOP:
             fn, args, fut = job
             seq += 1
             if follower is not None:
-                follower.follow(self.loop_cpu)  # never raises
+                follower.follow(self.loop_cpu, self.loop_alone)  # never raises
             self.running = seq
             if fut is not None and fut.done():  # skip a job whose caller already left
                 self.completed = seq
+                post(fut, None, None)  # dropped by the loop, which uncounts it
                 continue
             try:
                 result = fn(*args)
@@ -237,6 +248,10 @@ class Worker:
     def _put(self, fn: Callable[..., Any], args: tuple[Any, ...], waiter: Any) -> int:
         if self._stopped:
             raise InterfaceError("the connection is closed")
+        completions = self._completions
+        if completions is not None and waiter is not None:
+            completions.in_flight += 1
+            self.loop_alone = completions.in_flight == 1
         if self._getcpu is not None:
             self.loop_cpu = self._getcpu()
         self._submitted += 1

@@ -15,7 +15,14 @@ from typing import TypeVar
 import anyio
 import pytest
 
-from informix_aio.aio._sched import AFFINITY_ENV, SCHED_ENV, CpuFollower, batch_policy, cpu_reader
+from informix_aio.aio._sched import (
+    _REST_JOBS,
+    AFFINITY_ENV,
+    SCHED_ENV,
+    CpuFollower,
+    batch_policy,
+    cpu_reader,
+)
 from informix_aio.aio._worker import Worker, _completions
 from informix_aio.errors import CommandTimeout, InterfaceError
 
@@ -70,7 +77,9 @@ async def test_worker_moves_to_the_cpu_its_loop_queues_jobs_from() -> None:
     w = Worker()
     try:
         seen: list[tuple[set[int], int]] = []
-        for _ in range(50):  # the loop may move meanwhile; it stays put most of the time
+        # The loop may move meanwhile, and a worker that saw it move between most jobs rests
+        # for a while (_REST_JOBS) before it follows again: enough jobs to get past a rest.
+        for _ in range(2 * _REST_JOBS + 50):
             seen.append((await w.run(os.sched_getaffinity, 0), w.loop_cpu))
         assert any(pinned == {cpu} for pinned, cpu in seen)
         assert all(cpu in loop_affinity for _, cpu in seen)
@@ -123,6 +132,81 @@ def test_a_follower_stops_chasing_a_loop_that_moves_between_most_jobs() -> None:
         return pinned, os.sched_getaffinity(0)
 
     assert _in_a_thread(run) == ({a}, os.sched_getaffinity(0))
+
+
+@two_cpus
+def test_a_follower_keeps_following_a_busy_loop_however_often_it_moves() -> None:
+    # Ten pooled workers see the loop move now and then; resting unpinned there cost half the
+    # throughput. Only the moves of a loop with nothing else in flight make a worker rest.
+    a, b = sorted(os.sched_getaffinity(0))[:2]
+
+    def run() -> tuple[set[int], set[int]]:
+        f = CpuFollower()
+        f.follow(a, False)
+        f.follow(a, False)
+        for cpu in (b, a, b, a, b, a):
+            f.follow(cpu, False)
+        kept = os.sched_getaffinity(0)
+        f.follow(b, False)
+        f.follow(b, False)
+        return kept, os.sched_getaffinity(0)
+
+    assert _in_a_thread(run) == ({a}, {b})
+
+
+@two_cpus
+def test_a_resting_follower_follows_again_once_the_loop_is_busy() -> None:
+    a, b = sorted(os.sched_getaffinity(0))[:2]
+
+    def run() -> tuple[set[int], set[int]]:
+        f = CpuFollower()
+        for cpu in (a, a, b, a, b, a, b, a):  # alone, moving: unpins and rests
+            f.follow(cpu)
+        resting = os.sched_getaffinity(0)
+        f.follow(b, False)
+        f.follow(b, False)
+        return resting, os.sched_getaffinity(0)
+
+    assert _in_a_thread(run) == (os.sched_getaffinity(0), {b})
+
+
+async def test_the_loop_counts_its_jobs_in_flight_and_tells_the_worker_when_one_is_alone(
+    anyio_backend_name: str,
+) -> None:
+    if anyio_backend_name != "asyncio":
+        pytest.skip("counted on asyncio only (trio: every job counts as alone)")
+    w, other = Worker(), Worker()
+    counts = _completions[asyncio.get_running_loop()]
+
+    def in_flight() -> int:  # read through calls: mypy would narrow the attributes
+        return counts.in_flight
+
+    def alone(worker: Worker) -> bool:
+        return worker.loop_alone
+
+    gate = threading.Event()
+    try:
+        assert in_flight() == 0
+        await w.run(lambda: None)
+        assert alone(w) and in_flight() == 0
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(other.run, gate.wait)
+            await anyio.sleep(0.01)
+            assert in_flight() == 1
+            await w.run(lambda: None)
+            assert not alone(w)  # queued while other's job was in flight
+            with anyio.move_on_after(0.01):  # queued behind the gate, then abandoned
+                await other.run(lambda: None)
+            gate.set()
+        await other.run(lambda: None)  # the skipped job was uncounted too
+        assert in_flight() == 0 and alone(other)
+        w.submit(lambda: None)  # nobody waits for it: not counted
+        await w.run(lambda: None)
+        assert in_flight() == 0
+    finally:
+        gate.set()
+        w.stop()
+        other.stop()
 
 
 @pytest.mark.skipif(cpu_reader() is None, reason="cannot read or pin CPUs here")
