@@ -135,9 +135,11 @@ class CpuFollower:
             self._last = cpu
             self._moves = self._moves * _DECAY + (moved and alone)
             if self._rest:
-                # A busy loop stays where it is: worth following again at once.
-                self._rest = self._rest - 1 if alone else 0
-            elif self._moves >= _RESTLESS:
+                if alone:
+                    self._rest -= 1
+                else:  # a busy loop stays where it is: worth following again at once
+                    self._rest, self._moves = 0, 0.0
+            elif alone and self._moves >= _RESTLESS:
                 # The loop keeps moving (it wakes up wherever a CPU is free, as with one
                 # connection used sequentially): chasing it would migrate this thread every job.
                 if self._cpu >= 0:
