@@ -12,10 +12,11 @@ touches only the library's own worker threads, never the application's:
   from. A GIL hand-off between threads on one CPU is a plain context switch; between CPUs it is
   a wake-up of another CPU (an interrupt, on a VM an exit to the hypervisor), and with ten busy
   workers each query hands the GIL around several times. The loop itself is left free to move;
-  the workers follow it when it stays, and stop chasing it when it moves between most jobs (one
-  connection used sequentially: the loop then wakes up on whichever CPU is free). The cost: work
-  a driver does with the GIL released runs on the loop's CPU too, so CPU-heavy in-process
-  drivers (SQLite with big queries, many at once) lose parallelism;
+  the workers follow it when it stays, and stop chasing it when it moves between most of the
+  jobs it queued with nothing else in flight (one connection used sequentially: the loop sleeps
+  while the job runs and wakes up on whichever CPU is free). A busy loop is always followed.
+  The cost: work a driver does with the GIL released runs on the loop's CPU too, so CPU-heavy
+  in-process drivers (SQLite with big queries, many at once) lose parallelism;
   ``INFORMIX_AIO_WORKER_AFFINITY=any`` turns it off.
 
 Measured in scenario 2 of ``make bench`` (pool, 50 tasks, 10 connections) on the project's
