@@ -724,17 +724,13 @@ class Cursor:
         if prefetch < 1:
             raise ProgrammingError("prefetch must be >= 1")
         raw = self._handle()
-        conn = self.connection
-        conn._run(raw, sql, params)
+        self.connection._run(raw, sql, params)
         self._maker = None
         description = raw.description
         if description is None:
             return None, int(raw.rowcount), [], True
-        try:
-            rows = raw.fetchmany(prefetch)
-        except pyodbc.Error as exc:
-            raise conn._fail(exc) from exc
-        return description, int(raw.rowcount), self._make(rows), len(rows) < prefetch
+        rows = self.fetchmany(prefetch)
+        return description, int(raw.rowcount), rows, len(rows) < prefetch
 
     def setinputsizes(self, sizes: Sequence[Any]) -> None:
         """Declare parameter types: pyodbc's ``(sql_type, size, decimal_digits)`` per marker."""

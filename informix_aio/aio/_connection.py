@@ -462,13 +462,9 @@ class AsyncCursor:
         self, sql: str, params: Sequence[Any] | None = None, *, timeout: float | None = None
     ) -> AsyncCursor:
         """Execute a statement and buffer its first rows, in one thread round trip."""
+        self._check()
+        self._reset_results()  # until the statement succeeds, no results (as after a failure)
         conn = self._conn
-        if self._closed or conn._closed or self._lease != conn.lease:
-            self._check()
-        # Until the statement succeeds, the cursor has no results (as after a failure).
-        self._rows, self._pos, self._exhausted = [], 0, True
-        self._description, self._rowcount = None, -1
-        self._ahead = None  # a read-ahead still queued runs first (FIFO); its rows are moot
         conn._open_cursors.add(self)
         desc, count, rows, exhausted = await conn._call(
             self._execute_job, sql, params, self._prefetch, timeout=timeout
