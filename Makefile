@@ -1,5 +1,6 @@
 # informix-aio developer / CI entry points (GNU make).
 #   make test            system deps check + venv + pytest (what CI runs)
+#   make run             the example service (needs only unixODBC, SQLite's ODBC driver, '.[fastapi]')
 #   make help            list the targets
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -13,10 +14,11 @@ EXTRAS ?= test,lint,fastapi
 
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 BENCH_STAMP := $(VENV)/.installed-bench
 INFORMIX_COMPOSE := odbc/informix/docker-compose.yml
 
-.PHONY: help system venv test lint run bench soak test-informix clean distclean
+.PHONY: help system run-deps venv test lint run bench soak test-informix clean distclean
 
 help: ## list the targets
 	@echo "informix-aio make targets (variables: PYTHON=$(PYTHON) VENV=$(VENV) PYTEST_ARGS='$(PYTEST_ARGS)'):"
@@ -24,6 +26,9 @@ help: ## list the targets
 
 system: ## check/install unixODBC, ODBC drivers, PostgreSQL binaries (apt; root)
 	bash scripts/install-system-deps.sh
+
+run-deps: ## check/install only what `make run` needs: unixODBC, SQLite's ODBC driver (apt; root)
+	bash scripts/install-run-deps.sh
 
 venv: $(STAMP) ## create the venv and pip install -e '.[test,lint,fastapi]' (only when pyproject.toml changed)
 
@@ -40,7 +45,13 @@ lint: venv ## ruff check, ruff format --check, mypy
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy informix_aio tests examples benchmarks
 
-run: system venv ## run the example app (examples/app.py)
+# `make run` installs the package with its fastapi extra only (no test/lint tools).
+$(RUN_STAMP): pyproject.toml
+	@test -x $(VPY) || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	$(VPY) -m pip install -q -e '.[fastapi]'
+	@touch $@
+
+run: run-deps $(RUN_STAMP) ## run the example app (examples/app.py); needs only run-deps and '.[fastapi]'
 	$(VPY) -m examples.app
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml
