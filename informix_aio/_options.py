@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .dialects import Dialect, dialect_for_driver, get_dialect, normalize_isolation
+from .dialects import (
+    Dialect,
+    InformixDialect,
+    dialect_for_driver,
+    get_dialect,
+    normalize_isolation,
+)
+from .dialects.informix import DEFAULT_DRIVER, DRIVER_ENV
 from .errors import InterfaceError
 from .rows import RowFactory
 
-__all__ = ["ConnectOptions", "build_options", "escape_value", "redact"]
+__all__ = [
+    "DEFAULT_INFORMIX_PROTOCOL",
+    "DEFAULT_INFORMIX_SERVICE",
+    "DRIVER_ENV",
+    "ConnectOptions",
+    "build_options",
+    "escape_value",
+    "redact",
+]
+
+#: The server's default SQLI listener: port 9088, plain TCP.
+DEFAULT_INFORMIX_SERVICE = "9088"
+DEFAULT_INFORMIX_PROTOCOL = "onsoctcp"
+_TLS_PROTOCOL = "onsocssl"
+_LOCALE_KEYS = ("CLIENT_LOCALE", "CLOC")
 
 _SECRET_KEYS = frozenset({"PWD", "PASSWORD"})
 _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_ ]*$")
@@ -84,10 +106,22 @@ def build_options(
     row_factory: RowFactory | None = None,
     fast_executemany: bool = False,
     attrs_before: Mapping[int, Any] | None = None,
+    tls: bool = False,
+    network_timeout: float | None = None,
     **keywords: str | int | bool,
 ) -> ConnectOptions:
     """Validate connection options and build the connection string. No I/O.
 
+    Informix defaults: with ``server=`` (and usually ``host=``) but no ``dsn=``, ``driver=`` or
+    ``connection_string=``, the driver is ``$INFORMIX_AIO_DRIVER`` or ``"IBM INFORMIX ODBC
+    DRIVER"``; with ``host=`` on Informix and no DSN, ``SERVICE`` defaults to 9088 and
+    ``PROTOCOL`` to ``onsoctcp`` (``onsocssl`` with ``tls=True``). Each can be overridden.
+
+    :param tls: Informix over TLS (``PROTOCOL=onsocssl``); the client's keystore is named in
+        ``$INFORMIXDIR/etc/conssl.cfg`` (``informix-aio doctor`` checks it).
+    :param network_timeout: Informix: seconds a network send or receive may block before it
+        fails (the driver's send/receive timeout attributes), so a half-open connection fails
+        instead of hanging.
     :raises InterfaceError: contradictory or malformed options.
     :raises ValueError: a numeric option out of range.
     """
@@ -98,6 +132,8 @@ def build_options(
         raise ValueError("login_timeout must be >= 0")
     if lock_timeout is not None and lock_timeout < 0:
         raise ValueError("lock_timeout must be >= 0")
+    if network_timeout is not None and not network_timeout > 0:
+        raise ValueError("network_timeout must be > 0")
     if isinstance(dialect, str):
         chosen: Dialect | None = get_dialect(dialect)
     else:
@@ -105,6 +141,29 @@ def build_options(
     if chosen is None and connection_string is not None:
         m = re.search(r"DRIVER\s*=\s*(\{[^}]*\}|[^;]*)", connection_string, re.I)
         chosen = dialect_for_driver(m.group(1)) if m else None
+    target_given = dsn is not None or driver is not None or connection_string is not None
+    if not target_given and server is not None and _is_informix(chosen):
+        # The seed form create_pool(host=..., server=..., ...): IBM's registered driver name.
+        driver = os.environ.get(DRIVER_ENV) or DEFAULT_DRIVER
+        chosen = chosen if chosen is not None else get_dialect("informix")
+    if chosen is None and (tls or network_timeout is not None):
+        chosen = get_dialect("informix")  # Informix-only options: the dialect must keep them
+    if tls:
+        if not _is_informix(chosen):
+            raise InterfaceError("tls= is an Informix option (PROTOCOL=onsocssl)")
+        if protocol is not None and protocol.lower() != _TLS_PROTOCOL:
+            raise InterfaceError(f"tls=True means protocol {_TLS_PROTOCOL!r}, not {protocol!r}")
+        protocol = _TLS_PROTOCOL
+    if host is not None and dsn is None and connection_string is None and _is_informix(chosen):
+        if port is None:
+            if tls:
+                raise InterfaceError(
+                    "tls=True: give service= (the port of the server's onsocssl listener; "
+                    "9088 is the plain onsoctcp one)"
+                )
+            port = DEFAULT_INFORMIX_SERVICE
+        if protocol is None:
+            protocol = DEFAULT_INFORMIX_PROTOCOL
 
     pairs: list[tuple[str, str]] = []
     if driver is not None:
@@ -148,6 +207,15 @@ def build_options(
         implied = [*chosen.lock_timeout_keywords(lock_timeout), *chosen.default_keywords.items()]
         pairs.extend((k, v) for k, v in implied if k.upper() not in given)
 
+    if network_timeout is not None and not _is_informix(chosen):
+        raise InterfaceError("network_timeout= is an Informix option (the CSDK's attributes)")
+    if isinstance(chosen, InformixDialect):
+        chosen = chosen.with_settings(
+            driver=driver,
+            client_locale=_client_locale(pairs, connection_string),
+            network_timeout=network_timeout,
+        )
+
     parts = [f"{k}={v}" for k, v in pairs]
     if connection_string is not None:
         parts.insert(0, connection_string.strip().rstrip(";"))
@@ -167,3 +235,20 @@ def build_options(
         fast_executemany=fast_executemany,
         attrs_before=dict(attrs_before or {}),
     )
+
+
+def _is_informix(dialect: Dialect | None) -> bool:
+    """Informix, or not decided yet (the library's default dialect)."""
+    return dialect is None or dialect.name == "informix"
+
+
+def _client_locale(pairs: list[tuple[str, str]], connection_string: str | None) -> str | None:
+    """The CLIENT_LOCALE (or CLOC) the connection gives, if it gives one."""
+    for key, value in reversed(pairs):
+        if key.upper() in _LOCALE_KEYS:
+            return value.strip("{}")
+    if connection_string is not None:
+        m = re.search(r"(?:^|;)\s*(?:CLIENT_LOCALE|CLOC)\s*=\s*([^;]*)", connection_string, re.I)
+        if m:
+            return m.group(1).strip().strip("{}")
+    return None

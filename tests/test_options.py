@@ -13,7 +13,7 @@ import pytest
 import informix_aio
 from informix_aio import build_options
 from informix_aio._options import ConnectOptions, escape_value, redact
-from informix_aio.dialects import PostgreSQLDialect
+from informix_aio.dialects import InformixDialect, PostgreSQLDialect
 from informix_aio.errors import Error, InterfaceError, ProgrammingError
 from informix_aio.rows import dict_row
 from tests._servers import mariadb_options
@@ -284,7 +284,7 @@ def random_passwords(count: int) -> list[str]:
     [
         (
             {"driver": INFORMIX_DRIVER, "server": "ol", "host": "h", "service": 9088},
-            {"DRIVER", "SERVER", "HOST", "SERVICE"},
+            {"DRIVER", "SERVER", "HOST", "SERVICE", "PROTOCOL"},
         ),
         (
             {"driver": "PostgreSQL Unicode", "host": "h", "port": 5432},
@@ -508,11 +508,21 @@ def test_unknown_dialect_is_interface_error() -> None:
 
 @pytest.mark.parametrize(
     "options",
-    [{}, {"host": "h", "server": "s"}, {"database": "d", "user": "u"}, {"autocommit": True}],
+    [
+        {},
+        {"database": "d", "user": "u"},
+        {"autocommit": True},
+        {"server": "s", "dialect": "postgresql"},
+    ],
 )
 def test_nothing_to_connect_to_is_interface_error(options: dict[str, Any]) -> None:
     with pytest.raises(InterfaceError, match="nothing to connect to"):
         build_options(**options)
+
+
+def test_host_alone_asks_for_the_informix_server_name() -> None:
+    with pytest.raises(InterfaceError, match="server="):
+        build_options(host="h")
 
 
 @pytest.mark.parametrize(("given", "seconds"), [(0.2, 1), (2.4, 2), (2.6, 3), (10, 10)])
@@ -540,3 +550,137 @@ def test_the_remaining_options_are_kept() -> None:
     assert opts.row_factory is dict_row
     assert opts.fast_executemany is True
     assert dict(opts.attrs_before) == {2283: 1}
+
+
+# -- the seed guide's form: host= and server=, no driver (Informix defaults) ------------------
+
+SEED: dict[str, Any] = {
+    "host": "db.example.com",
+    "user": "informix",
+    "password": "...",
+    "database": "mydb",
+    "server": "informix",
+}
+
+
+def test_seed_form_host_and_server_get_ibms_driver_port_9088_and_onsoctcp(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("INFORMIX_AIO_DRIVER", raising=False)
+    opts = build_options(**SEED)
+    assert opts.connection_string == (
+        "DRIVER={IBM INFORMIX ODBC DRIVER};SERVER=informix;HOST=db.example.com;SERVICE=9088;"
+        "PROTOCOL=onsoctcp;DATABASE=mydb;UID=informix;PWD=...;"
+    )
+    assert opts.dialect is not None and opts.dialect.name == "informix"
+
+
+def test_seed_form_driver_comes_from_the_environment_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("INFORMIX_AIO_DRIVER", "Informix CSDK 15")
+    assert keywords(build_options(**SEED))["DRIVER"] == "Informix CSDK 15"
+
+
+def test_seed_form_driver_option_beats_the_environment_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("INFORMIX_AIO_DRIVER", "Informix CSDK 15")
+    kw = keywords(build_options(**SEED, driver="/opt/informix/lib/cli/iclit09b.so"))
+    assert kw["DRIVER"] == "/opt/informix/lib/cli/iclit09b.so"
+    assert (kw["SERVICE"], kw["PROTOCOL"]) == ("9088", "onsoctcp")
+
+
+@pytest.mark.parametrize(
+    ("given", "service", "protocol"),
+    [
+        ({"service": 9090}, "9090", "onsoctcp"),
+        ({"port": "sqlexec"}, "sqlexec", "onsoctcp"),
+        ({"protocol": "onipcshm"}, "9088", "onipcshm"),
+        ({"tls": True, "service": 9091}, "9091", "onsocssl"),
+        ({"protocol": "onsocssl", "service": 9091}, "9091", "onsocssl"),
+    ],
+)
+def test_seed_form_service_and_protocol_are_overridable(
+    given: dict[str, Any], service: str, protocol: str
+) -> None:
+    kw = keywords(build_options(**SEED, **given))
+    assert (kw["SERVICE"], kw["PROTOCOL"]) == (service, protocol)
+
+
+def test_server_alone_gets_the_default_driver_and_uses_sqlhosts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("INFORMIX_AIO_DRIVER", raising=False)
+    kw = keywords(build_options(server="ol_prod", database="stores"))
+    assert kw == {"DRIVER": "IBM INFORMIX ODBC DRIVER", "SERVER": "ol_prod", "DATABASE": "stores"}
+
+
+def test_a_dsn_gets_no_service_or_protocol_default() -> None:
+    # The DSN's odbc.ini section may name them; a keyword would override it.
+    kw = keywords(build_options(dsn="ifx", dialect="informix", host="h", server="s"))
+    assert kw == {"DSN": "ifx", "SERVER": "s", "HOST": "h"}
+
+
+def test_tls_without_a_service_is_refused_since_9088_is_the_plain_listener() -> None:
+    with pytest.raises(InterfaceError, match="service="):
+        build_options(**SEED, tls=True)
+
+
+def test_tls_with_another_protocol_is_refused() -> None:
+    with pytest.raises(InterfaceError, match="onsocssl"):
+        build_options(**SEED, tls=True, service=9091, protocol="onsoctcp")
+
+
+def test_tls_is_refused_for_other_databases() -> None:
+    with pytest.raises(InterfaceError, match="Informix option"):
+        build_options(driver="PostgreSQL Unicode", host="h", tls=True)
+
+
+def test_network_timeout_reaches_the_informix_dialect() -> None:
+    opts = build_options(**SEED, network_timeout=30)
+    assert isinstance(opts.dialect, InformixDialect)
+    assert opts.dialect.network_timeout == 30
+
+
+def test_network_timeout_with_a_bare_dsn_keeps_the_informix_dialect() -> None:
+    opts = build_options(dsn="ifx", network_timeout=5)
+    assert isinstance(opts.dialect, InformixDialect)
+    assert opts.dialect.network_timeout == 5
+
+
+@pytest.mark.parametrize("bad", [0, -1])
+def test_network_timeout_must_be_positive(bad: float) -> None:
+    with pytest.raises(ValueError, match="network_timeout"):
+        build_options(**SEED, network_timeout=bad)
+
+
+def test_network_timeout_is_refused_for_other_databases() -> None:
+    with pytest.raises(InterfaceError, match="Informix option"):
+        build_options(driver="SQLite3", database="x.db", network_timeout=5)
+
+
+def test_the_informix_dialect_learns_the_client_locale_and_driver() -> None:
+    opts = build_options(**SEED, client_locale="en_US.utf8")
+    assert isinstance(opts.dialect, InformixDialect)
+    assert opts.dialect.client_locale == "en_US.utf8"
+    assert opts.dialect.driver == "IBM INFORMIX ODBC DRIVER"
+    assert keywords(opts)["CLIENT_LOCALE"] == "en_US.utf8"
+    in_string = build_options(connection_string="DRIVER={IBM INFORMIX ODBC DRIVER};CLOC=en_us.819")
+    assert isinstance(in_string.dialect, InformixDialect)
+    assert in_string.dialect.client_locale == "en_us.819"
+
+
+def test_settings_do_not_leak_into_a_shared_dialect_instance() -> None:
+    shared = InformixDialect()
+    opts = build_options(**SEED, dialect=shared, network_timeout=7)
+    assert opts.dialect is not shared
+    assert shared.network_timeout is None
+
+
+def test_host_and_server_together_are_refused_where_the_driver_has_one_server_keyword() -> None:
+    # psqlODBC's SERVER is the host: dropping either option would connect somewhere else.
+    with pytest.raises(InterfaceError, match="host= or server="):
+        build_options(driver="PostgreSQL Unicode", host="h1", server="h2")
+    kw = keywords(build_options(driver="PostgreSQL Unicode", host="h1", server="h1"))
+    assert kw["SERVER"] == "h1"

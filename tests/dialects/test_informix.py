@@ -18,6 +18,7 @@ the driver itself (native -11xxx) carry ``[Informix][Informix ODBC Driver]`` (bo
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,12 @@ import pytest
 from informix_aio.dialects import InformixDialect, get_dialect
 from informix_aio.dialects.informix import (
     INFORMIX_SQL_TYPES,
+    SQL_INFX_ATTR_DEFAULT_UDT_FETCH_TYPE,
     SQL_INFX_ATTR_IDSISAMERRMSG,
+    SQL_INFX_ATTR_LO_AUTOMATIC,
+    SQL_INFX_ATTR_ODBC_TYPES_ONLY,
+    SQL_INFX_ATTR_RECVTIMEOUT,
+    SQL_INFX_ATTR_SENDTIMEOUT,
     describe_transaction_code,
 )
 from informix_aio.errors import (
@@ -634,22 +640,45 @@ def test_session_isolation_is_set_isolation(level: str, sql: str) -> None:
 
 
 @pytest.mark.parametrize(("level", "_sql"), ISOLATION_SQL)
-def test_end_statements_restore_committed_read_after_another_level(level: str, _sql: str) -> None:
+def test_end_statements_restore_committed_read_in_a_logged_database(level: str, _sql: str) -> None:
     expected = [] if level == "read_committed" else ["SET ISOLATION TO COMMITTED READ"]
+    assert INFORMIX.end_statements(level, database_mode="logged") == expected
     assert INFORMIX.end_statements(level) == expected
+
+
+@pytest.mark.parametrize(("level", "_sql"), ISOLATION_SQL)
+def test_end_statements_restore_repeatable_read_in_an_ansi_database(level: str, _sql: str) -> None:
+    expected = (
+        [] if level in ("repeatable_read", "serializable") else ["SET ISOLATION TO REPEATABLE READ"]
+    )
+    assert INFORMIX.end_statements(level, database_mode="ansi") == expected
+
+
+@pytest.mark.parametrize(("level", "_sql"), ISOLATION_SQL)
+def test_end_statements_restore_the_connections_own_isolation(level: str, _sql: str) -> None:
+    restored = INFORMIX.end_statements(
+        level, session_isolation="last_committed", database_mode="ansi"
+    )
+    expected = [] if level == "last_committed" else [
+        "SET ISOLATION TO COMMITTED READ LAST COMMITTED"
+    ]  # fmt: skip
+    assert restored == expected
 
 
 def test_no_isolation_means_no_statements() -> None:
     assert INFORMIX.begin_statements(None, False) == []
     assert INFORMIX.end_statements(None) == []
+    assert INFORMIX.end_statements(None, session_isolation="cursor_stability") == []
 
 
-@pytest.mark.parametrize("level", [None, "read_committed", "last_committed"])
-def test_readonly_transaction_is_not_supported_with_a_helpful_message(level: str | None) -> None:
-    with pytest.raises(NotSupportedError, match="read-only") as info:
-        INFORMIX.begin_statements(level, True)
-    assert "last_committed" in str(info.value)
-    assert not INFORMIX.supports_readonly
+def test_readonly_transaction_is_set_transaction_read_only() -> None:
+    assert INFORMIX.supports_readonly
+    assert INFORMIX.begin_statements(None, True) == ["SET TRANSACTION READ ONLY"]
+
+
+@pytest.mark.parametrize(("level", "sql"), ISOLATION_SQL)
+def test_readonly_transaction_with_an_isolation_sets_both(level: str, sql: str) -> None:
+    assert INFORMIX.begin_statements(level, True) == ["SET TRANSACTION READ ONLY", sql]
 
 
 @pytest.mark.parametrize(
@@ -711,31 +740,64 @@ class FakeConnection:
 def test_configure_registers_a_converter_for_every_driver_specific_type() -> None:
     conn = FakeConnection()
     INFORMIX.configure(conn)
-    assert set(conn.converters) == set(INFORMIX_SQL_TYPES.values())
-    assert conn.attrs == {SQL_INFX_ATTR_IDSISAMERRMSG: 1}
+    assert set(INFORMIX_SQL_TYPES.values()) <= set(conn.converters)
+    assert set(range(101, 114)) <= set(conn.converters)  # the ODBC interval types
 
 
-def test_configure_survives_a_driver_without_the_isam_message_attribute() -> None:
+def test_configure_turns_on_lo_automatic_then_odbc_types_only_then_udt_text() -> None:
+    conn = FakeConnection()
+    INFORMIX.configure(conn)
+    assert list(conn.attrs.items()) == [
+        (SQL_INFX_ATTR_LO_AUTOMATIC, 1),
+        (SQL_INFX_ATTR_ODBC_TYPES_ONLY, 1),
+        (SQL_INFX_ATTR_DEFAULT_UDT_FETCH_TYPE, 1),  # SQL_C_CHAR
+        (SQL_INFX_ATTR_IDSISAMERRMSG, 1),
+    ]
+
+
+def test_configure_sets_the_network_timeouts_when_asked() -> None:
+    conn = FakeConnection()
+    InformixDialect(network_timeout=29.5).configure(conn)
+    assert conn.attrs[SQL_INFX_ATTR_SENDTIMEOUT] == 30
+    assert conn.attrs[SQL_INFX_ATTR_RECVTIMEOUT] == 30
+
+
+def test_configure_survives_a_driver_without_the_attributes() -> None:
     conn = FakeConnection(set_attr_fails=True)
     INFORMIX.configure(conn)
     assert conn.converters
 
 
-def test_bigint_converter_reads_text_and_little_endian_binary() -> None:
+def test_bigint_converter_decides_by_length_never_by_content() -> None:
     conn = FakeConnection()
     INFORMIX.configure(conn)
     bigint = conn.converters[INFORMIX_SQL_TYPES["SQL_INFX_BIGINT"]]
     assert bigint(b"-9223372036854775808") == -(2**63)
-    assert bigint((2**40 + 5).to_bytes(8, "little", signed=True)) == 2**40 + 5
-    assert bigint((-7).to_bytes(8, "little", signed=True)) == -7
+    assert bigint((2**40 + 5).to_bytes(8, sys.byteorder, signed=True)) == 2**40 + 5
+    assert bigint((-7).to_bytes(8, sys.byteorder, signed=True)) == -7
+    # Eight bytes that spell digits are the binary integer, not the text "12345678".
+    assert bigint(b"12345678") == int.from_bytes(b"12345678", sys.byteorder, signed=True)
     assert bigint(None) is None
 
 
-def test_lvarchar_converter_decodes_utf8_and_blob_stays_bytes() -> None:
+def test_lvarchar_converter_follows_the_client_locale() -> None:
+    latin = FakeConnection()
+    InformixDialect(client_locale="en_us.8859-1").configure(latin)
+    utf8 = FakeConnection()
+    InformixDialect(client_locale="en_US.utf8").configure(utf8)
+    code = INFORMIX_SQL_TYPES["SQL_INFX_UDT_LVARCHAR"]
+    assert latin.converters[code]("café".encode("latin-1")) == "café"
+    assert utf8.converters[code]("żółw".encode()) == "żółw"
+    assert utf8.converters[code](None) is None
+    with pytest.raises(DataError, match="LVARCHAR"):
+        utf8.converters[code](b"caf\xe9")
+
+
+def test_blob_and_clob_handles_are_refused_with_the_lo_automatic_escape() -> None:
     conn = FakeConnection()
     INFORMIX.configure(conn)
-    lvarchar = conn.converters[INFORMIX_SQL_TYPES["SQL_INFX_UDT_LVARCHAR"]]
-    blob = conn.converters[INFORMIX_SQL_TYPES["SQL_INFX_UDT_BLOB"]]
-    assert lvarchar("żółw".encode()) == "żółw"
-    assert lvarchar(None) is None
-    assert blob(b"\x00\xff") == b"\x00\xff"
+    for name in ("SQL_INFX_UDT_BLOB", "SQL_INFX_UDT_CLOB"):
+        convert = conn.converters[INFORMIX_SQL_TYPES[name]]
+        assert convert(None) is None
+        with pytest.raises(DataError, match="LO automatic"):
+            convert(b"\x00" * 72)
