@@ -1,5 +1,8 @@
-"""Real HTTP servers for the FastAPI tests: uvicorn in a thread, or the example in a process.
+"""HTTP for the FastAPI tests: in process over ASGI, uvicorn in a thread, or the example in a
+process.
 
+- :class:`AsgiClient` and :func:`served`: requests straight through the ASGI interface, in the
+  test's own task, on any event loop (the app's lifespan runs around them);
 - :class:`ThreadedServer`: ``uvicorn.Server`` on a free port, on an event loop in a thread
   of this process (fast to start; the app's objects are inspectable from the test).
 - :class:`ServiceProcess`: ``python -m examples.app`` exactly as ``make run`` starts it, on a
@@ -8,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -15,16 +19,28 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
 
+import anyio
 import httpx
 import uvicorn
-from starlette.types import ASGIApp
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Scope
 
-__all__ = ["REPO", "ServiceProcess", "ThreadedServer", "free_port"]
+__all__ = [
+    "REPO",
+    "AsgiClient",
+    "Reply",
+    "ServiceProcess",
+    "ThreadedServer",
+    "free_port",
+    "served",
+]
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -35,6 +51,100 @@ def free_port(host: str = "127.0.0.1") -> int:
         s.bind((host, 0))
         port: int = s.getsockname()[1]
         return port
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode()
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class AsgiClient:
+    """Requests straight through the ASGI interface, in this task (any event loop).
+
+    httpx's ASGI transport leaves an async generator to the garbage collector, which trio
+    reports as an error; this client has no such generator.
+    """
+
+    def __init__(self, app: ASGIApp, *, raise_app_exceptions: bool = True) -> None:
+        self.app = app
+        self.raise_app_exceptions = raise_app_exceptions
+        self.state: dict[str, Any] = {}
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        on_response_start: Callable[[], Awaitable[None]] | None = None,
+    ) -> Reply:
+        """Send one request; ``on_response_start`` runs when the response starts, before its
+        first byte would reach a client."""
+        payload = b"" if body is None else json.dumps(body).encode()
+        pending: list[Message] = [{"type": "http.request", "body": payload, "more_body": False}]
+        reply = Reply(0, {}, b"")
+
+        async def receive() -> Message:
+            if pending:
+                return pending.pop()
+            await anyio.sleep_forever()
+            raise AssertionError("unreachable")
+
+        async def send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                reply.status = message["status"]
+                reply.headers = {k.decode(): v.decode() for k, v in message["headers"]}
+                if on_response_start is not None:
+                    await on_response_start()
+            elif message["type"] == "http.response.body":
+                reply.body += message.get("body", b"")
+
+        raw_path, _, query = path.partition("?")
+        scope: Scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": raw_path,
+            "raw_path": raw_path.encode(),
+            "query_string": query.encode(),
+            "root_path": "",
+            "headers": [(b"content-type", b"application/json")],
+            "server": ("app", 80),
+            "client": ("test", 1),
+            "state": dict(self.state),
+        }
+        try:
+            await self.app(scope, receive, send)
+        except Exception:
+            # Starlette sends its 500 and then re-raises, for the server to log.
+            if self.raise_app_exceptions or reply.status != 500:
+                raise
+        return reply
+
+    async def get(self, path: str) -> Reply:
+        return await self.request("GET", path)
+
+    async def post(self, path: str, body: Any) -> Reply:
+        return await self.request("POST", path, body)
+
+
+@asynccontextmanager
+async def served(app: FastAPI, **options: bool) -> AsyncIterator[AsgiClient]:
+    """Run the app's lifespan and talk to it in process."""
+    async with app.router.lifespan_context(app) as state:
+        client = AsgiClient(app, **options)
+        client.state = dict(state or {})
+        yield client
 
 
 class ThreadedServer:

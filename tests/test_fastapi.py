@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
+import logging
+import subprocess
+import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -39,7 +41,8 @@ from informix_aio.fastapi import (
     open_pool,
     pool_lifespan,
 )
-from tests._http import ThreadedServer
+from informix_aio.fastapi.error_handlers import DATA_ERROR_DETAIL
+from tests._http import AsgiClient, Reply, ThreadedServer, served
 from tests.conftest import Backend
 
 # -- a test application, its routes in an APIRouter that never sees the app -------------------
@@ -70,6 +73,16 @@ async def add_item(item: Item, tx: Transaction) -> dict[str, Any]:
     return {"name": item.name}
 
 
+@router.get("/items-named")
+async def item_named(name: str, conn: Connection) -> dict[str, Any]:
+    return {"id": await conn.fetchval("SELECT id FROM items WHERE name = ?", (name,))}
+
+
+@router.post("/numbers")
+async def add_number(value: int, conn: Connection) -> None:
+    await conn.execute("INSERT INTO numbers (n) VALUES (?)", (value,))
+
+
 @router.get("/broken")
 async def broken(conn: Connection) -> None:
     await conn.fetch("SELECT secret_column FROM table_with_a_telling_name")
@@ -89,6 +102,11 @@ async def sleep(seconds: float = 1.0) -> dict[str, bool]:
         raise
     events.append("finished")
     return {"slept": True}
+
+
+@router.get("/hold")
+async def hold_a_connection(conn: Connection, seconds: float = 5.0) -> None:
+    await anyio.sleep(seconds)
 
 
 @router.get("/db-sleep")
@@ -162,100 +180,6 @@ def make_app(
     if lifespan is None and options is not None:
         return configure(FastAPI(lifespan=pool_lifespan(**options)), middleware=middleware)
     return configure(FastAPI(lifespan=lifespan), middleware=middleware)
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def text(self) -> str:
-        return self.body.decode()
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-class AsgiClient:
-    """Requests straight through the ASGI interface, in this task (any event loop).
-
-    httpx's ASGI transport leaves an async generator to the garbage collector, which trio
-    reports as an error; this client has no such generator.
-    """
-
-    def __init__(self, app: FastAPI, *, raise_app_exceptions: bool = True) -> None:
-        self.app = app
-        self.raise_app_exceptions = raise_app_exceptions
-        self.state: dict[str, Any] = {}
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        on_response_start: Callable[[], Awaitable[None]] | None = None,
-    ) -> Reply:
-        """Send one request; ``on_response_start`` runs when the response starts, before its
-        first byte would reach a client."""
-        payload = b"" if body is None else json.dumps(body).encode()
-        pending: list[Message] = [{"type": "http.request", "body": payload, "more_body": False}]
-        reply = Reply(0, {}, b"")
-
-        async def receive() -> Message:
-            if pending:
-                return pending.pop()
-            await anyio.sleep_forever()
-            raise AssertionError("unreachable")
-
-        async def send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                reply.status = message["status"]
-                reply.headers = {k.decode(): v.decode() for k, v in message["headers"]}
-                if on_response_start is not None:
-                    await on_response_start()
-            elif message["type"] == "http.response.body":
-                reply.body += message.get("body", b"")
-
-        raw_path, _, query = path.partition("?")
-        scope: Scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": method,
-            "scheme": "http",
-            "path": raw_path,
-            "raw_path": raw_path.encode(),
-            "query_string": query.encode(),
-            "root_path": "",
-            "headers": [(b"content-type", b"application/json")],
-            "server": ("app", 80),
-            "client": ("test", 1),
-            "state": dict(self.state),
-        }
-        try:
-            await self.app(scope, receive, send)
-        except Exception:
-            # Starlette sends its 500 and then re-raises, for the server to log.
-            if self.raise_app_exceptions or reply.status != 500:
-                raise
-        return reply
-
-    async def get(self, path: str) -> Reply:
-        return await self.request("GET", path)
-
-    async def post(self, path: str, body: Any) -> Reply:
-        return await self.request("POST", path, body)
-
-
-@asynccontextmanager
-async def served(app: FastAPI, **options: bool) -> AsyncIterator[AsgiClient]:
-    """Run the app's lifespan and talk to it in process."""
-    async with app.router.lifespan_context(app) as state:
-        client = AsgiClient(app, **options)
-        client.state = dict(state or {})
-        yield client
 
 
 def app_pool(app: FastAPI) -> Pool:
@@ -337,6 +261,28 @@ async def test_open_pool_refuses_a_pool_and_options_together_and_a_second_pool(
         with pytest.raises(RuntimeError, match="already holds"):
             async with open_pool(app, **sqlite_options):
                 pass
+
+
+@pytest.mark.anyio
+async def test_a_pool_that_cannot_open_logs_the_cause_and_the_doctor_hint_and_reraises(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    options: dict[str, Any] = {"driver": "No Such ODBC Driver", "database": str(tmp_path / "x.db")}
+    app = make_app(options)
+    with pytest.raises(Exception) as raised:  # whatever the pool raised
+        async with app.router.lifespan_context(app):
+            pass
+    with pytest.raises(Exception) as direct:
+        await Pool(**options).open()
+    assert type(raised.value) is type(direct.value)  # re-raised as the pool raised it
+    (record,) = [r for r in caplog.records if r.name.startswith("informix_aio.fastapi")]
+    assert record.levelno == logging.ERROR
+    message = record.getMessage()
+    assert message.startswith("could not open the database pool: ")
+    assert "Group" not in message.split(":")[1]  # the cause, not a task group's wrapper
+    assert "No Such ODBC Driver" in message
+    assert "run `informix-aio doctor`" in message
+    assert getattr(app.state, POOL_STATE_ATTR, None) is None
 
 
 @pytest.mark.anyio
@@ -463,6 +409,117 @@ async def test_other_database_errors_become_500_without_sql_or_driver_text(
         assert leak not in response.text
 
 
+@pytest.mark.anyio
+async def test_a_nul_in_a_value_is_the_clients_fault_422_without_driver_text(
+    sqlite_options: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(sqlite_options)
+    async with served(app) as client:
+        response = await client.get("/items-named?name=a%00b")
+    assert response.status == 422
+    assert response.json() == {"detail": DATA_ERROR_DETAIL}
+    for leak in ("NUL", "parameter", "sqlite", "SELECT"):
+        assert leak not in response.text
+    (record,) = [r for r in caplog.records if r.name.startswith("informix_aio.fastapi")]
+    assert record.levelno == logging.WARNING
+    assert record.getMessage().startswith("GET /items-named -> 422: DataError: ")
+
+
+def test_an_integer_out_of_range_for_its_column_on_postgresql_answers_422(
+    pg: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert pg.pg is not None
+    database = pg.table("numbers")
+    pg.pg.create_database(database)
+    pg.pg.admin_execute("CREATE TABLE numbers (n INTEGER)", database=database)
+    app = make_app(pg.connect_kwargs(database=database, min_size=1, max_size=2))
+    with ThreadedServer(app) as server:
+        too_big = httpx.post(f"{server.url}/numbers", params={"value": 2**31}, timeout=5)
+        fits = httpx.post(f"{server.url}/numbers", params={"value": 2**31 - 1}, timeout=5)
+    assert (too_big.status_code, fits.status_code) == (422, 200)
+    assert too_big.json() == {"detail": DATA_ERROR_DETAIL}
+    assert "range" not in too_big.text and "22003" not in too_big.text
+    assert pg.pg.admin_execute("SELECT n FROM numbers", database=database) == [(2**31 - 1,)]
+    logged = [r.getMessage() for r in caplog.records if r.name == "informix_aio.fastapi"]
+    assert any(m.startswith("POST /numbers -> 422: DataError") for m in logged), logged
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("path", "status", "level"),
+    [("/items/1", 503, logging.ERROR), ("/broken", 500, logging.ERROR)],
+)
+async def test_mapped_server_errors_are_logged_as_errors_with_method_and_route(
+    sqlite_options: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+    path: str,
+    status: int,
+    level: int,
+) -> None:
+    app = make_app({**sqlite_options, "max_size": 1, "acquire_timeout": 0.05})
+    async with served(app) as client, app_pool(app).connection() as held:
+        if status == 500:
+            await app_pool(app).release(held)
+        response = await client.get(path)
+    assert response.status == status
+    (record,) = [r for r in caplog.records if r.name.startswith("informix_aio.fastapi")]
+    assert record.levelno == level
+    route = "/items/{item_id}" if path == "/items/1" else path
+    assert record.getMessage().startswith(f"GET {route} -> {status}: ")
+    assert (record.exc_info is not None) == (status == 500)  # a traceback for the unexpected
+
+
+@pytest.mark.anyio
+async def test_a_conflict_is_logged_as_a_warning(
+    sqlite_options: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(sqlite_options)
+    async with served(app) as client:
+        assert (await client.post("/items", {"name": "first"})).status == 409
+    (record,) = [r for r in caplog.records if r.name.startswith("informix_aio.fastapi")]
+    assert record.levelno == logging.WARNING
+    assert record.getMessage().startswith("POST /items -> 409: IntegrityError: ")
+
+
+_LOGGING_PROBE = """
+import logging, logging.config, sys
+from uvicorn.config import LOGGING_CONFIG
+import informix_aio.fastapi
+if sys.argv[1] == "uvicorn":
+    logging.config.dictConfig(LOGGING_CONFIG)
+elif sys.argv[1] == "basicConfig":
+    logging.config.dictConfig(LOGGING_CONFIG)
+    logging.basicConfig(format="configured %(levelname)s %(name)s %(message)s")
+log = logging.getLogger("informix_aio.fastapi.error_handlers")
+log.error("GET /x -> 500: an error")
+log.warning("GET /y -> 409: a warning")
+log.info("an info line")
+"""
+
+
+@pytest.mark.parametrize("config", ["uvicorn", "basicConfig"])
+def test_the_librarys_lines_show_once_under_uvicorns_default_logging_or_the_apps_own(
+    config: str,
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _LOGGING_PROBE, config],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    if config == "uvicorn":
+        # uvicorn configures its own loggers only: the library's handler speaks, in its layout.
+        expected = "ERROR:    GET /x -> 500: an error\nWARNING:  GET /y -> 409: a warning\n"
+    else:
+        # Once the application configures logging, the library's handler stays silent.
+        expected = (
+            "configured ERROR informix_aio.fastapi.error_handlers GET /x -> 500: an error\n"
+            "configured WARNING informix_aio.fastapi.error_handlers GET /y -> 409: a warning\n"
+        )
+    assert (done.stdout, done.stderr) == ("", expected)
+
+
 def test_install_error_handlers_refuses_a_negative_retry_after() -> None:
     with pytest.raises(ValueError, match="retry_after"):
         install_error_handlers(FastAPI(), retry_after=-1)
@@ -505,16 +562,40 @@ def test_stock_fastapi_runs_a_route_to_the_end_after_its_client_left(
     assert events == ["finished"]
 
 
+def cancel_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("informix_aio.fastapi") and r.levelno == logging.WARNING
+    ]
+
+
 def test_middleware_cancels_the_route_when_its_client_disconnects(
-    served_over_http: ThreadedServer,
+    served_over_http: ThreadedServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     hang_up_after(f"{served_over_http.url}/sleep?seconds=5", 0.2)
     assert wait_for(lambda: bool(events), 1.0) < 1.0
     assert events == ["cancelled"]
+    wait_for(lambda: bool(cancel_lines(caplog)), 1.0)
+    assert cancel_lines(caplog) == [
+        "client disconnected: cancelled GET /sleep "
+        "(no connection lent by the Connection/Transaction dependencies)"
+    ]
+
+
+def test_middleware_logs_that_no_statement_ran_when_the_route_held_an_idle_connection(
+    served_over_http: ThreadedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    hang_up_after(f"{served_over_http.url}/hold?seconds=5", 0.2)
+    wait_for(lambda: bool(cancel_lines(caplog)), 2.0)
+    assert cancel_lines(caplog) == [
+        "client disconnected: cancelled GET /hold "
+        "(no statement was running; its connection goes back to the pool)"
+    ]
 
 
 def test_middleware_cancels_the_statement_on_the_server_and_the_connection_comes_back_clean(
-    pg: Backend,
+    pg: Backend, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = make_app(pg.connect_kwargs(min_size=1, max_size=2))
     with ThreadedServer(app) as server:
@@ -533,6 +614,10 @@ def test_middleware_cancels_the_statement_on_the_server_and_the_connection_comes
         assert stats.reaped_after_cancel == 1
         assert httpx.get(f"{server.url}/db-sleep?seconds=0", timeout=5).json() == {"slept": True}
         assert all(state == "idle" for _, state, _ in pg.activity())
+    assert cancel_lines(caplog) == [
+        "client disconnected: cancelled GET /db-sleep "
+        "(statement cancelled in the driver; the pool reaps its connection)"
+    ]
 
 
 def test_client_disconnect_mid_transaction_cancels_the_statement_and_rolls_back(

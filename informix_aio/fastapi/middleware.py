@@ -1,36 +1,13 @@
-"""FastAPI integration: the pool's lifespan, request dependencies, cancel-on-disconnect, errors.
+"""``CancelOnDisconnectMiddleware``: a client that hangs up cancels its request's work.
 
-Install with the ``fastapi`` extra (``pip install 'informix-aio[fastapi]'``)::
+The middleware and the machinery behind it: one watcher per request (started lazily on
+asyncio, see :data:`WATCH_AFTER`), and on asyncio one sweeper per event loop that starts the
+watchers of requests that run long enough to need one.
 
-    from fastapi import FastAPI, HTTPException
-    from informix_aio.fastapi import (CancelOnDisconnectMiddleware, Connection, Transaction,
-                                      install_error_handlers, pool_lifespan)
-
-    app = FastAPI(lifespan=pool_lifespan(dsn="stores", min_size=2, max_size=20))
-    app.add_middleware(CancelOnDisconnectMiddleware)   # a client that hangs up cancels its SQL
-    install_error_handlers(app)                        # PoolTimeout -> 503, IntegrityError -> 409
-
-    @app.get("/users/{user_id}")
-    async def get_user(user_id: int, conn: Connection) -> dict[str, object]:
-        row = await conn.fetchrow("SELECT id, name FROM users WHERE id = ?", (user_id,))
-        if row is None:
-            raise HTTPException(404)
-        return {"id": row[0], "name": row[1]}
-
-The dependencies find the pool on ``request.app.state`` (attribute :data:`POOL_STATE_ATTR`),
-so routes in any ``APIRouter`` module use them without importing the app.
-
-When dependency clean-up runs (FastAPI >= 0.121 lets a dependency choose): :data:`Connection`
-and :data:`Transaction` use ``scope="function"``, so the connection goes back to the pool and
-the transaction commits *before* the response is sent. A failed commit therefore becomes an
-error response instead of a 200 the client already has, and a background task that borrows a
-connection of its own never waits for the request's. A ``StreamingResponse`` that reads from
-the database must therefore borrow its connection inside its generator (``pool.connection()``
-with :data:`DBPool`), or declare ``Depends(get_connection, scope="request")`` itself; and as
-Starlette leaves a body generator suspended when its client goes away, close it (``aclose()``)
-once the response ends, so that its ``async with`` blocks exit at once rather than whenever the
-garbage collector gets to it (``examples/routers/export.py`` shows both).
-On older FastAPI the dependencies fall back to FastAPI's own default.
+When it cancels a request it logs one line (``WARNING``, logger ``informix_aio.fastapi``) with
+the method, the route and what happened to the request's statement, as far as the
+``Connection`` / ``Transaction`` dependencies tell it: cancelled in the driver (the pool reaps
+the connection before lending it again), or none was running.
 """
 
 from __future__ import annotations
@@ -39,174 +16,20 @@ import asyncio
 import logging
 import sys
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Annotated, Any, Protocol, TypeVar, cast, overload
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 import anyio
-from fastapi import Depends, FastAPI
-from fastapi.params import Depends as DependsParam
-from starlette.applications import Starlette
-from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .aio import Pool, PooledConnection, create_pool
-from .errors import Error, IntegrityError, PoolClosed, PoolTimeout, TooManyRequests
+from ._logging import LOGGER_NAME
+from .lifespan import BORROWED_SCOPE_KEY
 
-__all__ = [
-    "POOL_STATE_ATTR",
-    "WATCH_AFTER",
-    "CancelOnDisconnectMiddleware",
-    "Connection",
-    "DBPool",
-    "Transaction",
-    "get_connection",
-    "get_pool",
-    "get_transaction",
-    "install_error_handlers",
-    "open_pool",
-    "pool_lifespan",
-]
+__all__ = ["WATCH_AFTER", "CancelOnDisconnectMiddleware"]
 
-logger = logging.getLogger(__name__)
-
-#: The attribute of ``app.state`` that holds the pool.
-POOL_STATE_ATTR = "informix_aio_pool"
-
-AppLifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
-_State = TypeVar("_State")
+logger = logging.getLogger(LOGGER_NAME)
 
 
-# -- lifespan -------------------------------------------------------------------------------------
-@asynccontextmanager
-async def open_pool(
-    app: Starlette, pool: Pool | None = None, **options: Any
-) -> AsyncIterator[Pool]:
-    """Open a pool, put it on ``app.state`` for the dependencies, close it on exit.
-
-    For an application that has a lifespan of its own::
-
-        @asynccontextmanager
-        async def lifespan(app: FastAPI):
-            async with open_pool(app, dsn="stores", max_size=20) as pool:
-                ...  # the application's own start-up, which may use the pool
-                yield
-
-    :param app: the application whose ``state`` receives the pool.
-    :param pool: an unopened :class:`~informix_aio.aio.Pool`; or give pool ``options``.
-    :param options: :class:`~informix_aio.aio.Pool` options (``min_size``, ``dsn``, ...).
-    :raises ValueError: both ``pool`` and ``options`` were given.
-    :raises RuntimeError: the application already has a pool open.
-    :raises OperationalError: the pool's first connections could not be made.
-    """
-    if pool is None:
-        pool = create_pool(**options)
-    elif options:
-        raise ValueError("give an unopened Pool or pool options, not both")
-    if getattr(app.state, POOL_STATE_ATTR, None) is not None:
-        raise RuntimeError(f"app.state.{POOL_STATE_ATTR} already holds an open pool")
-    await pool.open()
-    setattr(app.state, POOL_STATE_ATTR, pool)
-    try:
-        yield pool
-    finally:
-        setattr(app.state, POOL_STATE_ATTR, None)
-        # Shut-down may itself be cancelled (a second Ctrl-C): still close every connection.
-        with anyio.CancelScope(shield=True):
-            await pool.close()
-
-
-@overload
-def pool_lifespan(
-    *, lifespan: None = None, **options: Any
-) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]: ...
-
-
-@overload
-def pool_lifespan(
-    *, lifespan: Callable[[FastAPI], AbstractAsyncContextManager[_State]], **options: Any
-) -> Callable[[FastAPI], AbstractAsyncContextManager[_State]]: ...
-
-
-def pool_lifespan(
-    *, lifespan: AppLifespan | None = None, **options: Any
-) -> Callable[[FastAPI], AbstractAsyncContextManager[Any]]:
-    """A FastAPI ``lifespan=`` that opens a pool at start-up and closes it at shutdown.
-
-    ``FastAPI(lifespan=pool_lifespan(dsn="stores", max_size=20))``; to keep a lifespan of the
-    application's own, pass it as ``lifespan=``: it runs inside, with the pool already open,
-    and whatever state it yields is passed on.
-
-    :param lifespan: the application's own lifespan, entered after the pool opened.
-    :param options: :class:`~informix_aio.aio.Pool` options.
-    """
-
-    @asynccontextmanager
-    async def _lifespan(app: FastAPI) -> AsyncIterator[Any]:
-        async with open_pool(app, **options):
-            if lifespan is None:
-                yield None
-            else:
-                async with lifespan(app) as state:
-                    yield state
-
-    return _lifespan
-
-
-# -- dependencies ---------------------------------------------------------------------------------
-def get_pool(request: HTTPConnection) -> Pool:
-    """The application's pool (a dependency for HTTP and WebSocket routes).
-
-    :raises RuntimeError: no pool is open: the app lacks :func:`pool_lifespan` / :func:`open_pool`.
-    """
-    pool = getattr(request.app.state, POOL_STATE_ATTR, None)
-    if not isinstance(pool, Pool):
-        raise RuntimeError(
-            f"no informix-aio pool on app.state.{POOL_STATE_ATTR}: create the app with "
-            "FastAPI(lifespan=pool_lifespan(...)) or enter open_pool(app, ...) in its lifespan"
-        )
-    return pool
-
-
-async def get_connection(request: HTTPConnection) -> AsyncIterator[PooledConnection]:
-    """Borrow a pooled connection for the request; it goes back on exit, whatever happened.
-
-    An exception (``HTTPException`` included) or a cancellation (the client went away, with
-    :class:`CancelOnDisconnectMiddleware`) still returns it: a statement still running is
-    cancelled and the pool reaps the connection before lending it again.
-    """
-    async with get_pool(request).connection() as pooled:
-        yield pooled
-
-
-async def get_transaction(request: HTTPConnection) -> AsyncIterator[PooledConnection]:
-    """Borrow a connection inside ``transaction()``: commit when the route returns, roll back
-    on any exception, ``HTTPException`` included, and on cancellation."""
-    async with get_pool(request).connection() as pooled, pooled.transaction():
-        yield pooled
-
-
-def _function_scoped(dependency: Callable[..., Any]) -> DependsParam:
-    """``Depends(dependency, scope="function")`` where FastAPI has scopes (>= 0.121)."""
-    marker: Any
-    try:
-        marker = Depends(dependency, scope="function")
-    except TypeError:  # pragma: no cover - FastAPI < 0.121
-        marker = Depends(dependency)
-    return cast(DependsParam, marker)
-
-
-#: ``pool: DBPool``: the application's :class:`~informix_aio.aio.Pool`.
-DBPool = Annotated[Pool, Depends(get_pool)]
-#: ``conn: Connection``: a pooled connection, returned to the pool when the route ends.
-Connection = Annotated[PooledConnection, _function_scoped(get_connection)]
-#: ``conn: Transaction``: a pooled connection in a transaction, committed when the route
-#: returns (before the response is sent), rolled back on any exception.
-Transaction = Annotated[PooledConnection, _function_scoped(get_transaction)]
-
-
-# -- cancel on disconnect -------------------------------------------------------------------------
 class CancelOnDisconnectMiddleware:
     """Cancel a request's work as soon as its client disconnects (pure ASGI; asyncio and trio).
 
@@ -323,6 +146,7 @@ class _DisconnectWatch:
         "_response_done",
         "_scope",
         "_send",
+        "_statement_outcome",
         "_trailers",
         "_watch_scope",
         "_watcher",
@@ -345,6 +169,7 @@ class _DisconnectWatch:
         self._app_scope: anyio.CancelScope | None = None
         self._watch_scope: anyio.CancelScope | None = None
         self._asked = False  # the application called receive()
+        self._statement_outcome = ""  # for the log line, decided when the client left
 
     def _wake(self) -> None:
         if self._changed is not None:
@@ -356,11 +181,13 @@ class _DisconnectWatch:
             self._changed = self._new_event()
         await self._changed.wait()
 
-    def _debug_cancelled(self) -> None:
-        logger.debug(
-            "client disconnected: cancelled %s %s",
+    def _log_cancelled(self) -> None:
+        route = self._scope.get("route")
+        logger.warning(
+            "client disconnected: cancelled %s %s (%s)",
             self._scope.get("method"),
-            self._scope.get("path"),
+            getattr(route, "path", None) or self._scope.get("path"),
+            self._statement_outcome,
         )
 
     # -- asyncio ---------------------------------------------------------------------------
@@ -394,7 +221,7 @@ class _DisconnectWatch:
                 self._watcher.cancel()
             self._host = self._watcher = self._app_scope = None
         if self._app_cancelled:
-            self._debug_cancelled()
+            self._log_cancelled()
 
     def start_watching(self) -> None:
         """asyncio: start the watcher task, unless it runs already or the response is done."""
@@ -428,11 +255,12 @@ class _DisconnectWatch:
         if error is not None:
             raise error
         if self._app_cancelled:
-            self._debug_cancelled()
+            self._log_cancelled()
 
     # -- both ------------------------------------------------------------------------------
     def _cancel_app(self) -> None:
         self._app_cancelled = True
+        self._statement_outcome = _statement_outcome(self._scope)
         if self._app_scope is not None:
             self._app_scope.cancel()
         elif self._host is not None:
@@ -512,6 +340,17 @@ class _DisconnectWatch:
         return self._send(message)
 
 
+def _statement_outcome(scope: Scope) -> str:
+    """What cancelling the request does to its statement, told at the moment of the cancel
+    (from the connections the ``Connection`` / ``Transaction`` dependencies lent it)."""
+    held = scope.get(BORROWED_SCOPE_KEY)
+    if not held:
+        return "no connection lent by the Connection/Transaction dependencies"
+    if any(not pooled.released and not pooled.raw_connection.is_idle for pooled in held):
+        return "statement cancelled in the driver; the pool reaps its connection"
+    return "no statement was running; its connection goes back to the pool"
+
+
 def _expects_continue(scope: Scope) -> bool:
     return any(
         key == b"expect" and value.lower() == b"100-continue"
@@ -528,45 +367,3 @@ class _Event(Protocol):
 def _report_watcher_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         logger.error("the disconnect watcher failed", exc_info=task.exception())
-
-
-# -- error responses ------------------------------------------------------------------------------
-def install_error_handlers(app: Starlette, *, retry_after: int = 1) -> None:
-    """Map database errors that escape a route to HTTP responses that leak no SQL or secrets.
-
-    - :class:`~informix_aio.errors.PoolTimeout`, :class:`~informix_aio.errors.TooManyRequests`
-      and :class:`~informix_aio.errors.PoolClosed`: 503 with ``Retry-After``;
-    - :class:`~informix_aio.errors.IntegrityError`: 409;
-    - any other :class:`~informix_aio.errors.Error`: 500.
-
-    The body is ``{"detail": "..."}`` like FastAPI's own errors; the full error is logged.
-
-    :param app: the application.
-    :param retry_after: seconds for the ``Retry-After`` header of 503 responses.
-    :raises ValueError: ``retry_after`` is negative.
-    """
-    if retry_after < 0:
-        raise ValueError("retry_after must be >= 0")
-    headers = {"Retry-After": str(retry_after)}
-
-    async def busy(request: Request, exc: Exception) -> Response:
-        logger.warning("%s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
-        detail = (
-            "the service is shutting down"
-            if isinstance(exc, PoolClosed)
-            else "the database is busy; retry later"
-        )
-        return JSONResponse({"detail": detail}, status_code=503, headers=headers)
-
-    async def conflict(request: Request, exc: Exception) -> Response:
-        logger.info("%s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
-        return JSONResponse({"detail": "the request conflicts with existing data"}, status_code=409)
-
-    async def internal(request: Request, exc: Exception) -> Response:
-        logger.error("%s %s: database error", request.method, request.url.path, exc_info=exc)
-        return JSONResponse({"detail": "internal database error"}, status_code=500)
-
-    for cls in (PoolTimeout, TooManyRequests, PoolClosed):
-        app.add_exception_handler(cls, busy)
-    app.add_exception_handler(IntegrityError, conflict)
-    app.add_exception_handler(Error, internal)
