@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from informix_aio._doctor._version import server_version
+
 from .harness import ScenarioResult, Series, Target
 
 __all__ = ["fmt", "write", "write_chart", "write_json", "write_markdown"]
@@ -121,7 +123,7 @@ def write_markdown(path: Path, meta: dict[str, Any], results: Sequence[ScenarioR
         "| | |",
         "| --- | --- |",
     ]
-    out += [f"| {k} | {v} |" for k, v in meta.get("machine", {}).items()]
+    out += [f"| {k} | {v} |" for k, v in _machine(meta).items()]
     out += ["", f"## Targets ({len(targets) - missed}/{len(targets)} met, {missed} MISSED)", ""]
     out += _targets_table(targets)
     for res in results:
@@ -311,7 +313,7 @@ def write_chart(path: Path, meta: dict[str, Any], results: Sequence[ScenarioResu
         ax.set_title(f"{panel.title}\n{panel.subtitle}", fontsize=8.5)
         ax.tick_params(axis="x", labelsize=7)
         ax.grid(axis="x", alpha=0.3)
-    machine = meta.get("machine", {})
+    machine = _machine(meta)
     fig.suptitle(
         f"informix-aio benchmarks: {machine.get('cores', '?')} cores {machine.get('cpu', '')}, "
         f"{machine.get('python', '')}, psqlODBC {machine.get('psqlODBC', '?')}, "
@@ -322,6 +324,15 @@ def write_chart(path: Path, meta: dict[str, Any], results: Sequence[ScenarioResu
     fig.tight_layout(rect=(0, 0, 1, 0.985))
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def _machine(meta: dict[str, Any]) -> dict[str, str]:
+    """The machine table, with the PostgreSQL version as the server reports it (15.20, where
+    psqlODBC's SQL_DBMS_VER, which benchmarks.run records, says 15.0.20)."""
+    machine = dict(meta.get("machine", {}))
+    if "PostgreSQL" in machine:
+        machine["PostgreSQL"] = server_version("PostgreSQL", str(machine["PostgreSQL"]))
+    return machine
 
 
 def write(out_dir: Path, meta: dict[str, Any], results: Sequence[ScenarioResult]) -> list[Path]:

@@ -1,9 +1,13 @@
-"""The ``informix-aio`` command line: ``informix-aio doctor [connection options] [--json]``.
+"""The ``informix-aio`` command line: ``informix-aio doctor [connection options] [--json]``
+and ``informix-aio doctor --template odbcinst|odbc|sqlhosts``.
 
 ``doctor`` checks what a connection needs (unixODBC, the registered drivers and their libraries,
 pyodbc, the Informix client environment, ``UNICODE=UCS-2``, sqlhosts) and, given a target,
-connects and measures it. Exit status: 0 when nothing blocks a connection, 1 when a finding is an
-error, 2 for usage errors. The checks live in :mod:`informix_aio._doctor`.
+connects and measures it. Without a target, a machine with no Informix driver registered is an
+error. Exit status: 0 when nothing blocks a connection, 1 when a finding is an error, 2 for
+usage errors. ``--template`` prints one of the configuration templates that ship with the
+package (the ones the fixes refer to) and exits 0. The checks live in
+:mod:`informix_aio._doctor`.
 
 The target comes from the options, else from ``$INFORMIX_AIO_DSN`` (a connection string when it
 holds ``=``, else a DSN name); the password from ``--password`` or ``$INFORMIX_AIO_PASSWORD``.
@@ -23,6 +27,7 @@ from typing import Any, TextIO
 
 from . import __version__
 from ._doctor import Report, dsn_dialect, run_doctor
+from ._doctor._templates import TEMPLATES, template_text
 from ._options import ConnectOptions, build_options
 from .errors import InterfaceError
 
@@ -94,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="login timeout of the test connection (default 10)",
     )
     doctor.add_argument("--json", action="store_true", help="print one JSON object")
+    doctor.add_argument(
+        "--template",
+        choices=tuple(TEMPLATES),
+        help="print a configuration template and exit: "
+        + "; ".join(f"{name}: {what}" for name, (_, what) in TEMPLATES.items()),
+    )
     return parser
 
 
@@ -163,7 +174,10 @@ def render(report: Report, out: TextIO) -> None:
 def doctor(
     args: argparse.Namespace, parser: argparse.ArgumentParser, env: Mapping[str, str]
 ) -> int:
-    """Run ``doctor``; return the exit status."""
+    """Run ``doctor`` (or print a template); return the exit status."""
+    if args.template is not None:
+        sys.stdout.write(template_text(args.template))
+        return 0
     try:
         options = _connect_options(args, env)
     except (InterfaceError, ValueError) as exc:

@@ -7,8 +7,10 @@ with or without ``UNICODE=UCS-2``, and a private sqlhosts file.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -17,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyodbc
 import pytest
 
 from informix_aio._doctor import (
@@ -27,6 +28,8 @@ from informix_aio._doctor import (
     probe_library,
     read_ini,
 )
+from informix_aio._doctor._templates import TEMPLATES
+from informix_aio._doctor._version import server_version
 from tests._servers import PG_DRIVER, SQLITE_DRIVER, PostgresServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -119,6 +122,29 @@ def informix_config(tmp_path: Path, *, unicode: str | None) -> dict[str, str | N
     }
 
 
+def machine_without_informix(tmp_path: Path) -> dict[str, str | None]:
+    """A private unixODBC configuration with SQLite3 as the only registered driver (so the run
+    does not depend on what this machine registers) and no Informix environment."""
+    sysdir = tmp_path / "odbcsys"
+    sysdir.mkdir()
+    library = sorted(glob.glob("/usr/lib/*/odbc/libsqlite3odbc.so"))
+    (sysdir / "odbcinst.ini").write_text(
+        f"[{SQLITE_DRIVER}]\nDriver = {library[0] if library else 'libsqlite3odbc.so'}\n"
+    )
+    (sysdir / "odbc.ini").write_text("")
+    home = tmp_path / "home"
+    home.mkdir()
+    return {"ODBCSYSINI": str(sysdir), "ODBCINI": None, "HOME": str(home),
+            **dict.fromkeys(_INFORMIX_ENV)}  # fmt: skip
+
+
+def fixes(run: Run) -> list[str]:
+    """The fixes of the warnings and errors (the ones the human output prints)."""
+    return [
+        f["fix"] for f in run.report["findings"] if f["status"] in ("warn", "error") and f["fix"]
+    ]
+
+
 def informix_target(port: int | None = None) -> list[str]:
     """Doctor options for an Informix target that has HOST/SERVICE/PROTOCOL."""
     return [
@@ -155,7 +181,15 @@ def test_doctor_reports_postgresql_dialect_version_and_ping_time(
     connection = run.report["connection"]
     assert connection["dialect"] == "postgresql"
     assert "postgres" in connection["dbms_name"].lower()
-    assert connection["dbms_version"]
+    # As the server reports itself (SHOW server_version: "15.20 (Debian ...)"), not psqlODBC's
+    # SQL_DBMS_VER "15.0.20".
+    (reported,) = pg_server.admin_execute("SHOW server_version")[0]
+    assert connection["dbms_version"] == str(reported).split()[0]
+    assert f" {connection['dbms_version']}," in doctor(
+        "--driver", str(opts["driver"]), "--host", str(opts["host"]),
+        "--port", str(opts["port"]), "--database", str(opts["database"]),
+        "--user", str(opts["user"]),
+    ).stdout  # fmt: skip
     assert connection["ping_ms"] > 0
     assert len(connection["ping_samples_ms"]) == 5
     assert connection["database_mode"] is None  # an Informix-only query
@@ -218,20 +252,83 @@ def test_doctor_without_a_target_checks_the_machine_only() -> None:
 
 
 # -- Informix configuration ------------------------------------------------------------------------
-@pytest.mark.skipif(
-    any("informix" in d.lower() for d in pyodbc.drivers()),
-    reason="an Informix ODBC driver is registered on this machine",
-)
-def test_doctor_reports_no_informix_driver_registered_on_a_machine_without_one(
+def test_doctor_without_a_target_reports_the_missing_informix_driver_and_exits_1(
     tmp_path: Path,
 ) -> None:
-    run = doctor("--driver", SQLITE_DRIVER, "--database", str(tmp_path / "d.db"), "--json")
+    env = machine_without_informix(tmp_path)
+    run = doctor("--json", env=env)
+
+    assert run.returncode == 1, run.stdout + run.stderr
+    finding = run.finding("informix-driver")
+    assert finding["status"] == "error"
+    assert "Informix ODBC driver is missing" in finding["message"]
+    assert "informix-aio doctor --template odbcinst" in finding["fix"]
+    human = doctor(env=env)
+    assert human.returncode == 1
+    assert "[ERROR] informix-driver" in human.stdout
+    assert human.stdout.splitlines()[-1].startswith("result: 1 error(s)")
+
+
+def test_doctor_with_another_database_as_target_only_warns_about_the_informix_driver(
+    tmp_path: Path,
+) -> None:
+    env = machine_without_informix(tmp_path)
+    run = doctor("--driver", SQLITE_DRIVER, "--database", str(tmp_path / "d.db"), "--json", env=env)
 
     finding = run.finding("informix-driver")
-    assert finding["message"] == "no Informix ODBC driver registered"
     assert finding["status"] == "warn"  # not targeted: it does not block this connection
-    assert "odbc/odbcinst.informix.ini" in finding["fix"]
-    assert run.returncode == 0
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("odbcinst", "[IBM INFORMIX ODBC DRIVER]"),
+        ("odbc", "UNICODE = UCS-2"),
+        ("sqlhosts", "onsoctcp"),
+    ],
+)
+def test_doctor_template_prints_a_packaged_template(name: str, expected: str) -> None:
+    run = doctor("--template", name)
+
+    assert run.returncode == 0, run.stderr
+    assert expected in run.stdout
+    assert "odbc/" not in run.stdout  # no path of the source repository
+
+
+def test_doctor_template_rejects_an_unknown_name() -> None:
+    run = doctor("--template", "tnsnames")
+
+    assert run.returncode == 2
+    assert "odbcinst" in run.stderr
+
+
+def test_doctor_fixes_point_at_the_package_never_at_repository_files(tmp_path: Path) -> None:
+    (tmp_path / "ifx").mkdir()
+    env = machine_without_informix(tmp_path)
+    runs = [
+        doctor("--json", env=env),
+        doctor(*informix_target(), "--json", env=env),
+        doctor("--driver", INFORMIX_DRIVER, "--server", "ol_x", "--json", env=env),
+        doctor("--dsn", "nowhere", "--dialect", "informix", "--json", env=env),
+        doctor(*informix_target(), "--json", env=informix_config(tmp_path / "ifx", unicode=None)),
+    ]
+
+    every_fix = "\n".join(fix for run in runs for fix in fixes(run))
+    assert "informix-aio doctor --template" in every_fix
+    assert not re.search(r"odbc/|README|Dockerfile|\.example\b", every_fix), every_fix
+    assert set(re.findall(r"--template (\w+)", every_fix)) <= set(TEMPLATES)
+
+
+def test_doctor_prints_each_fix_once(tmp_path: Path) -> None:
+    # An Informix target whose driver is not registered: the informix-driver and target-driver
+    # findings have the same remedy.
+    run = doctor(*informix_target(), "--json", env=machine_without_informix(tmp_path))
+
+    assert run.finding("informix-driver")["status"] == "error"
+    assert run.finding("target-driver")["status"] == "error"
+    assert run.finding("target-driver")["fix"] == "see the fix of informix-driver above"
+    assert len(fixes(run)) == len(set(fixes(run)))
 
 
 def test_doctor_reports_missing_ucs2_setting_for_informix(tmp_path: Path) -> None:
@@ -503,6 +600,25 @@ def test_parse_connection_string_unquotes_braces_and_maps_informix_short_keys() 
         "PWD": "a;b}c",
         "DATABASE": "stores",
     }
+
+
+@pytest.mark.parametrize(
+    ("dbms", "raw", "shown"),
+    [
+        pytest.param("PostgreSQL", "15.0.20", "15.20", id="psqlodbc_pg15"),
+        pytest.param("PostgreSQL", "15.0020", "15.20", id="pg_two_field_padded"),
+        pytest.param("PostgreSQL", "16.0.4", "16.4", id="psqlodbc_pg16"),
+        pytest.param("PostgreSQL", "9.06.0024", "9.6.24", id="pg_three_part_era"),
+        pytest.param("MariaDB", "10.11.000019", "10.11.19", id="mariadb_padded"),
+        pytest.param("SQLite", "3.39.3", "3.39.3", id="sqlite"),
+        pytest.param("Informix", "14.10.FC9W1DE", "14.10.FC9W1DE", id="informix_fixpack"),
+        pytest.param("Informix", "14.10.0000 FC9", "14.10.0000 FC9", id="informix_suffix"),
+    ],
+)
+def test_server_version_shows_the_version_as_the_server_reports_it(
+    dbms: str, raw: str, shown: str
+) -> None:
+    assert server_version(dbms, raw) == shown
 
 
 def test_probe_library_reports_a_file_that_is_not_a_shared_library(tmp_path: Path) -> None:

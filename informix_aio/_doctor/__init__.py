@@ -12,12 +12,15 @@ on stdin, never on its command line, so a password does not show up in ``ps``.
 The modules, in the order a run uses them:
 
 - ``_findings``: :class:`Finding`, :data:`Status`, the Informix relevance levels, shared advice.
+- ``_templates``: the configuration templates shipped in ``templates/`` (``--template``), and
+  the command that prints each, which is what fix lines cite.
 - ``_process``: running ``odbcinst`` and naming the signal that killed a child.
 - ``_config``: parsing and locating odbcinst -j output, ini files, sqlhosts, connection strings.
 - ``_drivers``: unixODBC, the registered drivers and their library load probes, pyodbc.
 - ``_target``: what the connection options point at, and its driver.
 - ``_environment``: INFORMIXDIR, ODBCINI, LD_LIBRARY_PATH, UNICODE=UCS-2, sqlhosts.
 - ``_connect``: the test connection in a child process.
+- ``_version``: the server's version as the server reports it (``SQL_DBMS_VER`` undone).
 - ``_report``: :func:`run_doctor` and the :class:`Report` it returns.
 """
 

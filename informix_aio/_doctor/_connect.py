@@ -21,6 +21,7 @@ from .._options import ConnectOptions
 from ._findings import UCS2_WHY, Finding, Status
 from ._process import signal_name
 from ._target import Target
+from ._version import server_version
 
 __all__ = ["check_connection", "probe_connection"]
 
@@ -56,7 +57,9 @@ def _probe(request: Mapping[str, Any]) -> dict[str, Any]:
             stage = "server-info"
             info["dialect"] = conn.dialect.name
             info["dbms_name"] = conn.dbms_name
-            info["dbms_version"] = str(conn.getinfo(pyodbc.SQL_DBMS_VER))
+            # SQL_DBMS_VER is padded and reshaped by drivers (psqlODBC: "15.0.20" for 15.20).
+            info["dbms_version_odbc"] = str(conn.getinfo(pyodbc.SQL_DBMS_VER))
+            info["dbms_version"] = server_version(conn.dbms_name, info["dbms_version_odbc"])
             info["driver_name"] = str(conn.getinfo(pyodbc.SQL_DRIVER_NAME))
             info["driver_version"] = str(conn.getinfo(pyodbc.SQL_DRIVER_VER))
             info["liveness_query"] = conn.dialect.liveness_query
@@ -162,8 +165,8 @@ def _connect_fix(error: Mapping[str, Any], is_informix: bool, crashed: bool) -> 
         )
     if "can't open lib" in message.lower() or state.startswith("IM"):
         return (
-            "unixODBC could not load the driver library: see the driver: findings, the "
-            "Driver= path and LD_LIBRARY_PATH"
+            "unixODBC could not load the driver library: see the target-driver and driver: "
+            "findings, the Driver= path and LD_LIBRARY_PATH"
         )
     if state.startswith("28") or native in (-951, -952, -956, -387):
         return "check --user and --password (or INFORMIX_AIO_PASSWORD) and the user's rights"

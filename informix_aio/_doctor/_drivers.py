@@ -221,14 +221,19 @@ def check_pyodbc() -> Finding:
     return Finding("pyodbc", "ok", f"pyodbc {version} (drivers: {drivers})")
 
 
-def check_informix_driver(drivers: Sequence[DriverEntry], targeted: bool) -> Finding:
-    """Is an Informix ODBC driver registered, and is it the threaded library?"""
+def check_informix_driver(drivers: Sequence[DriverEntry], required: bool) -> Finding:
+    """Is an Informix ODBC driver registered, and is it the threaded library?
+
+    :param required: a missing driver is an error (the target is Informix, or there is no
+        target and the question is whether this machine can reach Informix at all); else a
+        warning (the target is another database).
+    """
     found = [d for d in drivers if d.is_informix]
     if not found:
         return Finding(
             "informix-driver",
-            "error" if targeted else "warn",
-            "no Informix ODBC driver registered",
+            "error" if required else "warn",
+            "the Informix ODBC driver is missing: none is registered with unixODBC",
             INSTALL_CSDK,
         )
     names = "; ".join(f"{d.name!r} -> {d.library}" for d in found)

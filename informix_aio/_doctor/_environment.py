@@ -21,6 +21,7 @@ from ._config import (
     sqlhosts_file,
 )
 from ._findings import INFORMIX_REGISTERED, INFORMIX_TARGETED, UCS2_WHY, Finding, Status
+from ._templates import template_command
 
 __all__ = [
     "check_informix_env",
@@ -48,7 +49,7 @@ def check_informix_env(env: Mapping[str, str], relevance: int) -> list[Finding]:
     home = env.get("INFORMIXDIR")
     fix_dir = (
         "export INFORMIXDIR=<the Client SDK install directory> (e.g. /opt/IBM/Informix_"
-        "Client-SDK, /opt/ibm/informix in the odbc/informix image)"
+        "Client-SDK; /opt/ibm/informix in IBM's informix-developer-database image)"
     )
     if not home:
         findings.append(Finding("informixdir", need, "INFORMIXDIR is not set", fix_dir))
@@ -82,7 +83,7 @@ def check_informix_env(env: Mapping[str, str], relevance: int) -> list[Finding]:
                 "odbcini",
                 need,
                 f"ODBCINI={odbcini} does not exist",
-                "point ODBCINI at an odbc.ini (template: odbc/odbc.informix.ini)",
+                f"point ODBCINI at an odbc.ini (template: {template_command('odbc')})",
             )
         )
     else:
@@ -127,7 +128,7 @@ def check_unicode_setting(files: Sequence[Path], relevance: int) -> Finding:
     ]
     fix = (
         f"add to {files[0] if files else '~/.odbc.ini'} (ODBCINI, else ~/.odbc.ini):\n"
-        "[ODBC]\nUNICODE=UCS-2\n(template: odbc/odbc.informix.ini). If connecting still "
+        f"[ODBC]\nUNICODE=UCS-2\n(template: {template_command('odbc')}). If connecting still "
         "fails with -11060, see pyodbc issue #1433."
     )
     bad: Status = "error" if relevance >= INFORMIX_REGISTERED else "info"
@@ -154,8 +155,8 @@ def check_sqlhosts(env: Mapping[str, str], relevance: int) -> tuple[Finding, lis
     """Find and parse the sqlhosts file."""
     path = sqlhosts_file(env)
     fix = (
-        "export INFORMIXSQLHOSTS=/path/to/sqlhosts (template: odbc/sqlhosts.example), or give "
-        "HOST, SERVICE and PROTOCOL in the connection"
+        "export INFORMIXSQLHOSTS=/path/to/sqlhosts (template: "
+        f"{template_command('sqlhosts')}), or give HOST, SERVICE and PROTOCOL in the connection"
     )
     if path is None:
         return Finding(
@@ -229,6 +230,6 @@ def check_sqlhosts_entry(
         "sqlhosts-entry",
         "error",
         f"no sqlhosts entry for server {server!r} in {path} and no HOST/SERVICE/PROTOCOL given",
-        f"add `{server} onsoctcp <host> <port>` to {path} (see odbc/sqlhosts.example) "
+        f"add `{server} onsoctcp <host> <port>` to {path} (see {template_command('sqlhosts')}) "
         "or pass --host, --service and --protocol onsoctcp",
     )

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ._templates import template_command
+
 __all__ = [
     "INFORMIX_ABSENT",
     "INFORMIX_REGISTERED",
@@ -36,8 +38,10 @@ UCS2_WHY = (
 )
 INSTALL_CSDK = (
     "install the IBM Informix Client SDK (or copy $INFORMIXDIR out of IBM's "
-    "informix-developer-database image, as odbc/informix/Dockerfile does), fix the paths in "
-    "odbc/odbcinst.informix.ini and register it: odbcinst -i -d -f odbc/odbcinst.informix.ini"
+    "informix-developer-database image), then register its driver:\n"
+    f"{template_command('odbcinst')} > informix-odbcinst.ini\n"
+    "(edit Driver= and Setup= to $INFORMIXDIR/lib/cli/iclit09b.so; CSDK 15: iclit15a.so)\n"
+    "odbcinst -i -d -f informix-odbcinst.ini   (as root)"
 )
 
 

@@ -74,7 +74,10 @@ def run_doctor(
             "ok" if drivers else "warn",
             f"{len(drivers)} driver(s) registered in {paths.drivers}: "
             f"{', '.join(d.name for d in drivers) or 'none'}",
-            "" if drivers else "install and register an ODBC driver (odbc/README.md)",
+            ""
+            if drivers
+            else "install and register an ODBC driver (for Informix: see the "
+            "informix-driver finding)",
         )
     )
     library_findings, problems = check_driver_libraries(drivers, env)
@@ -91,7 +94,8 @@ def run_doctor(
         relevance = INFORMIX_REGISTERED
     else:
         relevance = INFORMIX_ABSENT
-    add(check_informix_driver(drivers, relevance == INFORMIX_TARGETED))
+    # Without a target the doctor answers "can this machine reach Informix?": no driver, no.
+    add(check_informix_driver(drivers, options is None or relevance == INFORMIX_TARGETED))
     if target is not None:
         report.findings.extend(target_findings)
         target_driver = check_target_driver(target, drivers, problems, env)
@@ -114,4 +118,20 @@ def run_doctor(
                 else f
                 for f in report.findings
             ]
+    report.findings = _without_repeated_fixes(report.findings)
     return report
+
+
+def _without_repeated_fixes(findings: list[Finding]) -> list[Finding]:
+    """Each fix printed once: a warning or error whose fix an earlier warning or error already
+    gave points at that one instead (the human output shows fixes of those two levels only)."""
+    first: dict[str, str] = {}
+    result = []
+    for f in findings:
+        if f.fix and f.status in ("warn", "error"):
+            if f.fix in first:
+                f = replace(f, fix=f"see the fix of {first[f.fix]} above")
+            else:
+                first[f.fix] = f.check
+        result.append(f)
+    return result

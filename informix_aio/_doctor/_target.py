@@ -23,6 +23,7 @@ from ._config import (
 from ._drivers import DriverEntry, probe_library
 from ._findings import INSTALL_CSDK, Finding
 from ._process import run_tool
+from ._templates import template_command
 
 __all__ = ["Target", "check_target_driver", "describe_target", "dsn_dialect"]
 
@@ -69,7 +70,7 @@ def describe_target(
                     "dsn",
                     "error",
                     f"DSN {dsn!r} is not defined in {join_ini_files(ini_files)}",
-                    "define it in one of those files (template: odbc/odbc.informix.ini), point "
+                    f"define it in one of those files (template: {template_command('odbc')}), point "
                     "ODBCINI at the file that has it, or connect with --driver/--connection-string",
                 )
             )
@@ -116,7 +117,6 @@ def check_target_driver(
             INSTALL_CSDK if target.is_informix else "check the path",
         )
     entry = next((d for d in drivers if d.name.lower() == driver.lower()), None)
-    template = "odbc/odbcinst.informix.ini" if target.is_informix else "odbc/odbcinst.testbed.ini"
     if entry is None:
         return Finding(
             "target-driver",
@@ -124,7 +124,8 @@ def check_target_driver(
             f"driver {driver!r} is not registered with unixODBC (`odbcinst -q -d`)",
             INSTALL_CSDK
             if target.is_informix
-            else f"install the driver and register it: odbcinst -i -d -f {template}",
+            else "install the driver (Debian: odbc-postgresql, libsqliteodbc, odbc-mariadb) and "
+            f"register it under that name: odbcinst -i -d -f <a file with its [{driver}] entry>",
         )
     if problems.get(entry.name) is not None:
         return Finding(
