@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
@@ -19,12 +19,28 @@ from typing import Any
 
 import pyodbc
 
+from ._checks import check_sql, param_sequence, translate_builtin
+from ._cursor import Cursor, make_rows
 from ._options import ConnectOptions, build_options
 from .dialects import Dialect, dialect_for_dbms, get_dialect, normalize_isolation
-from .errors import Error, InterfaceError, NotSupportedError, ProgrammingError, translate
-from .rows import Description, RowFactory, RowMaker
+from .errors import (
+    Error,
+    InterfaceError,
+    InternalError,
+    NotSupportedError,
+    ProgrammingError,
+    translate,
+)
+from .rows import RowFactory
 
-__all__ = ["Connection", "Cursor", "TransactionToken", "connect", "open_connection"]
+__all__ = [
+    "Connection",
+    "Cursor",
+    "TransactionToken",
+    "connect",
+    "make_rows",
+    "open_connection",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +75,13 @@ def open_connection(options: ConnectOptions) -> Connection:
             dialect = dialect_for_dbms(dbms) or get_dialect("informix")
         dialect.configure(raw)
         conn = Connection(raw, dialect, options, dbms_name=dbms)
+        if conn.cursors_hold_transaction:
+            conn.backend_id = dialect.backend_id(raw)
         setup = list(dialect.session_setup(lock_timeout=options.lock_timeout))
         if options.isolation is not None:
             setup.extend(dialect.session_isolation(options.isolation))
         for sql in setup:
-            conn.execute_direct(sql)
+            conn._internal(sql)
     except BaseException as exc:
         raw.close()
         if isinstance(exc, pyodbc.Error):
@@ -80,6 +98,10 @@ class TransactionToken:
     savepoint: str | None
     restore_autocommit: bool
     isolation: str | None
+    #: Begun with SQL (``BEGIN IMMEDIATE`` on SQLite) while the driver stays in autocommit
+    #: mode, so it ends with SQL too.
+    explicit: bool = False
+    readonly: bool = False
 
 
 class Connection:
@@ -105,9 +127,21 @@ class Connection:
         self._db_mode: str | None = None
         self._broken = False
         self._shortcut: pyodbc.Cursor | None = None
-        # The pyodbc cursor whose statement is running, read by another thread to cancel it.
+        # The pyodbc cursor whose statement (or fetch) is running, read by another thread to
+        # cancel it.
         self._executing: pyodbc.Cursor | None = None
+        self._fetching = False
         self._cancel_lock = threading.Lock()
+        #: Set when a cancellation rolled back (or will roll back) work of an open
+        #: transaction: the number of transaction blocks open then (0: DB-API's implicit
+        #: transaction). Every statement raises until that work is rolled back explicitly.
+        self._aborted: int | None = None
+        #: The borrower ran SQL that may have opened a transaction the library did not see
+        #: (``BEGIN``, ``SET ...``, a procedure call): the next reset rolls back on the server.
+        self.suspect_transaction = False
+        #: The server's id for this session, for a cancel from a side connection (PostgreSQL
+        #: with UseDeclareFetch, whose FETCH ignores SQLCancel).
+        self.backend_id: int | None = None
         #: psqlODBC with UseDeclareFetch: an open statement handle is an open transaction.
         self.cursors_hold_transaction = dialect.cursors_hold_transaction(options.connection_string)
 
@@ -124,10 +158,57 @@ class Connection:
 
     @property
     def is_clean(self) -> bool:
-        """Open, not broken, in autocommit mode and outside any transaction block: nothing to
-        roll back before the next user."""
+        """Open, not broken, in autocommit mode, outside any transaction block and with no SQL
+        run that may have opened one: nothing to roll back before the next user."""
         raw = self._raw
-        return raw is not None and not self._broken and not self._tx_stack and raw.autocommit
+        return (
+            raw is not None
+            and not self._broken
+            and not self._tx_stack
+            and not self.suspect_transaction
+            and self._aborted is None
+            and raw.autocommit
+        )
+
+    @property
+    def aborted(self) -> bool:
+        """True after a cancellation inside an open transaction: every statement raises
+        :class:`InternalError` until the transaction (or its block) is rolled back."""
+        return self._aborted is not None
+
+    def aborted_error(self) -> InternalError:
+        """The error every statement raises while :attr:`aborted`."""
+        return InternalError(
+            "the transaction was aborted by a cancellation (a timeout or a cancelled task): "
+            "its work is rolled back, so nothing more can run in it; roll it back "
+            "(rollback(), or leave the transaction() block) before the next statement",
+            sqlstate="25P02",
+        )
+
+    def after_cancel(self) -> None:
+        """Worker thread, right after a cancelled statement or fetch: make the connection's
+        state tell the truth about the work the cancellation lost.
+
+        Inside ``transaction()`` blocks they are marked aborted (their exit rolls back); in
+        DB-API mode the implicit transaction is rolled back now and marked aborted; in
+        autocommit mode anything the server may hold open is rolled back.
+        """
+        raw = self._raw
+        if raw is None:
+            return
+        if self._tx_stack:
+            if self._aborted is None:
+                self._aborted = len(self._tx_stack)
+            return
+        suspect = self.suspect_transaction
+        try:
+            dbapi = not raw.autocommit
+        except pyodbc.Error:
+            self._broken = True
+            return
+        self.reset()
+        if dbapi or suspect:
+            self._aborted = 0
 
     @property
     def in_transaction(self) -> bool:
@@ -190,20 +271,32 @@ class Connection:
         return Cursor(self, raw_cursor, row_factory or self.row_factory)
 
     def commit(self) -> None:
-        """Commit the current transaction (outside a ``transaction()`` block)."""
+        """Commit the current transaction (outside a ``transaction()`` block).
+
+        :raises InternalError: a cancellation aborted the transaction; nothing is committed.
+        """
         self._guard_tx("commit")
+        if self._aborted is not None:
+            raise self.aborted_error()
         try:
             self._handle().commit()
         except pyodbc.Error as exc:
             raise self._fail(exc) from exc
+        self.suspect_transaction = False
 
     def rollback(self) -> None:
-        """Roll back the current transaction (outside a ``transaction()`` block)."""
+        """Roll back the current transaction (outside a ``transaction()`` block); this also
+        clears the aborted state a cancellation left."""
         self._guard_tx("rollback")
+        raw = self._handle()
         try:
-            self._handle().rollback()
+            if self.suspect_transaction and raw.autocommit:
+                self._force_rollback()
+            raw.rollback()
         except pyodbc.Error as exc:
             raise self._fail(exc) from exc
+        self._aborted = None
+        self.suspect_transaction = False
 
     def _guard_tx(self, what: str) -> None:
         if self._tx_stack:
@@ -264,11 +357,14 @@ class Connection:
         """Run a query and return all its rows."""
         cur = self._shortcut_cursor()
         self._run(cur, sql, params)
+        self._begin_call(cur, fetching=True)
         try:
             rows = cur.fetchall()
             description = cur.description
         except pyodbc.Error as exc:
             raise self._fail(exc) from exc
+        finally:
+            self._done_executing()
         if self.cursors_hold_transaction:
             self._drop_shortcut()
         return make_rows(rows, description, row_factory or self.row_factory)
@@ -296,11 +392,14 @@ class Connection:
         """The first row, leaving no statement open: pyodbc closes a result it has read to the
         end (SQL_NO_DATA), so one more fetch tells whether rows remain; if they do, the shared
         cursor is closed (an open statement holds SQLite's read lock, a PostgreSQL portal...)."""
+        self._begin_call(cur, fetching=True)
         try:
             row = cur.fetchone()
             more = row is not None and cur.fetchone() is not None
         except pyodbc.Error as exc:
             raise self._fail(exc) from exc
+        finally:
+            self._done_executing()
         if more or self.cursors_hold_transaction:
             self._drop_shortcut()
         return row
@@ -313,11 +412,16 @@ class Connection:
             except pyodbc.Error as exc:
                 logger.debug("error closing the shared cursor: %s", exc)
 
-    def executemany(self, sql: str, seq_of_params: Sequence[Sequence[Any]]) -> None:
+    def executemany(
+        self,
+        sql: str,
+        seq_of_params: Sequence[Sequence[Any]],
+        may_commit: Callable[[], bool] | None = None,
+    ) -> None:
         """Run ``sql`` once per parameter set, atomically (see :meth:`Cursor.executemany`)."""
         cur = self.cursor()
         try:
-            cur.executemany(sql, seq_of_params)
+            cur.executemany(sql, seq_of_params, may_commit=may_commit)
         finally:
             cur.close()
 
@@ -331,8 +435,18 @@ class Connection:
         return cur
 
     def _run(self, cur: pyodbc.Cursor, sql: str, params: Sequence[Any] | None) -> None:
-        """Execute on a pyodbc cursor, published for :meth:`cancel` while it runs."""
+        """Execute on a pyodbc cursor, published for :meth:`cancel` while it runs.
+
+        :raises InternalError: a cancellation aborted the open transaction.
+        """
+        if self._aborted is not None:
+            raise self.aborted_error()
+        check_sql(sql)
         args = self.check_params(params)
+        self.note_statement(sql)
+        self._execute(cur, sql, args)
+
+    def _execute(self, cur: pyodbc.Cursor, sql: str, args: Sequence[Any]) -> None:
         self._executing = cur
         try:
             if args:
@@ -341,39 +455,51 @@ class Connection:
                 cur.execute(sql)
         except pyodbc.Error as exc:
             raise self._fail(exc) from exc
+        except (OverflowError, UnicodeEncodeError, TypeError, ValueError) as exc:
+            translated = translate_builtin(exc, args)
+            if translated is None:
+                raise
+            raise translated from exc
         finally:
             self._done_executing()
+
+    def note_statement(self, sql: str) -> None:
+        """Remember SQL that may open a transaction the library does not track (run outside
+        a ``transaction()`` block in autocommit mode): the next reset rolls back for sure."""
+        if (
+            not self._tx_stack
+            and not self.suspect_transaction
+            and self.dialect.may_open_transaction(sql)
+        ):
+            self.suspect_transaction = True
+
+    def _internal(self, sql: str) -> None:
+        """Run the library's own statement (savepoints, session settings, rollbacks): no
+        aborted check, no parameters."""
+        self._execute(self._shortcut_cursor(), sql, ())
+        if self.cursors_hold_transaction:
+            self._drop_shortcut()
+
+    def _begin_call(self, cur: pyodbc.Cursor | None, *, fetching: bool = False) -> None:
+        self._executing = cur
+        self._fetching = fetching
 
     def _done_executing(self) -> None:
         # Under the lock: a SQLCancel that another thread started on this statement must be
         # over before this thread reuses the handle (psqlODBC: HY010, or a crash, otherwise).
         with self._cancel_lock:
             self._executing = None
+            self._fetching = False
 
     def check_params(self, params: Sequence[Any] | None) -> Sequence[Any]:
         """Validate a parameter sequence (qmark style) and let the dialect adapt it.
 
-        :raises ProgrammingError: parameters are a mapping or a bare string.
+        :raises ProgrammingError: parameters are not a sequence (a mapping, a string, a set).
         :raises DataError: a value the driver would silently mangle.
         """
         if params is None:
             return ()
-        cls = params.__class__
-        if cls is tuple or cls is list:  # the common case, without the ABC check below
-            return self.dialect.adapt_params(params)
-        if isinstance(params, (str, bytes, bytearray, memoryview, Mapping)):
-            raise ProgrammingError(
-                "parameters must be a sequence (tuple or list) matching the '?' markers, "
-                f"not {type(params).__name__}"
-            )
-        if not isinstance(params, (tuple, list)):
-            try:
-                params = list(params)
-            except TypeError:
-                raise ProgrammingError(
-                    f"parameters must be a sequence, not {type(params).__name__}"
-                ) from None
-        return self.dialect.adapt_params(params)
+        return self.dialect.adapt_params(param_sequence(params))
 
     # -- cancellation (called from ANOTHER thread) -------------------------------------------
     def cancel(self) -> bool:
@@ -386,6 +512,8 @@ class Connection:
             cur = self._executing
             if cur is None:
                 return False
+            if self._fetching and self.dialect.cancel_fetch(self):
+                return True
             try:
                 cur.cancel()
             except pyodbc.Error as exc:
@@ -402,28 +530,43 @@ class Connection:
             logging), or the isolation/read-only request is not supported.
         """
         raw = self._handle()
+        if self._aborted is not None:
+            raise self.aborted_error()
         depth = len(self._tx_stack)
         if depth == 0:
             level = None if isolation is None else normalize_isolation(isolation)
-            statements = self.dialect.begin_statements(level, readonly)
             self._check_transactions_supported()
             restore = bool(raw.autocommit)
+            explicit = self.dialect.explicit_begin(level, readonly) if restore else None
+            if explicit is not None:
+                # SQLite: BEGIN IMMEDIATE (writers queue on the busy timeout instead of
+                # deadlocking), with the driver left in autocommit mode.
+                token = TransactionToken(0, None, False, level, explicit=True, readonly=readonly)
+                try:
+                    for sql in explicit:
+                        self._internal(sql)
+                except BaseException:
+                    self._end_explicit(token, commit=False, quiet=True)
+                    raise
+                self._tx_stack.append(token)
+                return token
+            statements = self.dialect.begin_statements(level, readonly)
             try:
                 if restore:
                     raw.autocommit = False
                 for sql in statements:
-                    self.execute_direct(sql)
+                    self._internal(sql)
             except BaseException:
                 self._abort_begin(raw, restore)
                 raise
-            token = TransactionToken(0, None, restore, level)
+            token = TransactionToken(0, None, restore, level, readonly=readonly)
         else:
             if isolation is not None or readonly:
                 raise ProgrammingError(
                     "isolation and readonly apply to the outermost transaction only"
                 )
             name = f"ifxaio_sp{depth}"
-            self.execute_direct(self.dialect.savepoint(name))
+            self._internal(self.dialect.savepoint(name))
             token = TransactionToken(depth, name, False, None)
         self._tx_stack.append(token)
         return token
@@ -436,6 +579,27 @@ class Connection:
         except pyodbc.Error:
             self._broken = True
 
+    def _end_explicit(self, token: TransactionToken, *, commit: bool, quiet: bool) -> None:
+        """End a transaction begun with SQL; a failed COMMIT is rolled back."""
+        try:
+            try:
+                self._internal("COMMIT" if commit else "ROLLBACK")
+            except Error as exc:
+                if quiet and self.dialect.is_no_transaction_error(exc):
+                    pass
+                elif commit:
+                    self._end_explicit(token, commit=False, quiet=True)
+                    raise
+                else:
+                    self._broken = True
+                    raise
+        finally:
+            for sql in self.dialect.explicit_end(token.readonly):
+                try:
+                    self._internal(sql)
+                except Error:
+                    self._broken = True
+
     def end_transaction(self, token: TransactionToken, *, commit: bool) -> None:
         """Commit (or roll back) what :meth:`begin_transaction` started.
 
@@ -444,16 +608,26 @@ class Connection:
         if not self._tx_stack or self._tx_stack[-1] is not token:
             raise InterfaceError("transactions must end in the reverse order they began")
         raw = self._handle()
+        aborted = self._aborted is not None and token.depth < self._aborted
+        if aborted and commit:
+            # A cancellation lost work of this block: commit nothing, roll it back, and say so.
+            self.end_transaction(token, commit=False)
+            raise self.aborted_error()
         self._tx_stack.pop()
+        if aborted:
+            self._aborted = None  # rolling this block back undoes what the cancel lost
         if token.savepoint is not None:
             try:
                 if not commit:
-                    self.execute_direct(self.dialect.rollback_to_savepoint(token.savepoint))
-                self.execute_direct(self.dialect.release_savepoint(token.savepoint))
+                    self._internal(self.dialect.rollback_to_savepoint(token.savepoint))
+                self._internal(self.dialect.release_savepoint(token.savepoint))
             except BaseException:
                 if not commit:
                     self._broken = True
                 raise
+            return
+        if token.explicit:
+            self._end_explicit(token, commit=commit, quiet=False)
             return
         try:
             try:
@@ -490,8 +664,12 @@ class Connection:
         try:
             if token.restore_autocommit:
                 raw.autocommit = True
-            for sql in self.dialect.end_statements(token.isolation):
-                self.execute_direct(sql)
+            for sql in self.dialect.end_statements(
+                token.isolation,
+                session_isolation=self.options.isolation,
+                database_mode=self._db_mode,
+            ):
+                self._internal(sql)
         except (pyodbc.Error, Error):
             self._broken = True
 
@@ -514,28 +692,47 @@ class Connection:
             raise
         self.end_transaction(token, commit=True)
 
-    def _check_transactions_supported(self) -> None:
-        """Informix: a database without logging has no transactions; say so, once."""
+    def _check_transactions_supported(self, *, refuse: bool = True) -> bool:
+        """Informix: a database without logging has no transactions; say so, once.
+
+        :param refuse: raise for an unlogged database (else return ``False``).
+        :returns: whether transactions can run (always ``True`` for other databases).
+        """
         if self.dialect.name != "informix":
-            return
+            return True
         if self._db_mode is None:
             self._db_mode = self.database_mode()
-        if self._db_mode == _UNLOGGED:
-            raise NotSupportedError(
-                "this Informix database has no transaction logging, so transaction() cannot "
-                "run: enable logging (ondblog buf <db> / ontape -s -B <db>) or work without "
-                "transaction() (each statement is then final)"
-            )
+        if self._db_mode != _UNLOGGED:
+            return True
+        if not refuse:
+            return False
+        raise NotSupportedError(
+            "this Informix database has no transaction logging, so transaction() cannot "
+            "run: enable logging (ondblog buf <db> / ontape -s -B <db>) or work without "
+            "transaction() (each statement is then final)"
+        )
 
     def database_mode(self) -> str:
         """Informix: ``"unlogged"``, ``"logged"``, ``"buffered"`` or ``"ansi"``.
 
+        Read from ``sysmaster:sysdatabases``. A cross-database read can be refused (databases
+        of different logging modes); then ``SQLGetInfo(SQL_TXN_CAPABLE)`` decides between
+        ``"unlogged"`` and ``"logged"``, and if that fails too, ``"logged"`` is assumed: a
+        ``BEGIN WORK`` in a database without logging still fails clearly (-256).
+
         :raises NotSupportedError: the dialect is not Informix.
+        :raises OperationalError: the connection is lost.
         """
         query = self.dialect.database_mode_query
         if query is None:
             raise NotSupportedError("database_mode() is an Informix query")
-        row = self.fetchrow(query)
+        try:
+            row = self.fetchrow(query)
+        except Error as exc:
+            if exc.is_disconnect:
+                raise
+            logger.info("database mode not readable from sysmaster (%s); asking the driver", exc)
+            return self._database_mode_from_driver()
         if row is None:
             return _UNLOGGED
         is_logging, is_buff_log, is_ansi = (int(v or 0) for v in tuple(row)[:3])
@@ -545,12 +742,29 @@ class Connection:
             return _UNLOGGED
         return "buffered" if is_buff_log else "logged"
 
-    def last_serial(self, *, bigserial: bool = False) -> int | None:
-        """Informix: the SERIAL (or BIGSERIAL/SERIAL8) value the last INSERT generated."""
+    def _database_mode_from_driver(self) -> str:
+        try:
+            capable = int(self._handle().getinfo(pyodbc.SQL_TXN_CAPABLE))
+        except (pyodbc.Error, TypeError, ValueError) as exc:
+            logger.info("SQL_TXN_CAPABLE not readable (%s); assuming a logged database", exc)
+            return "logged"
+        return _UNLOGGED if capable == 0 else "logged"  # 0: SQL_TC_NONE
+
+    def last_serial(self, kind: str = "serial", *, bigserial: bool = False) -> int | None:
+        """Informix: the serial value the last INSERT on this connection generated.
+
+        :param kind: ``"serial"`` (SERIAL), ``"serial8"`` (SERIAL8) or ``"bigserial"``
+            (BIGSERIAL): Informix keeps the three apart (``DBINFO('sqlca.sqlerrd1')``,
+            ``DBINFO('serial8')``, ``DBINFO('bigserial')``).
+        :param bigserial: the same as ``kind="bigserial"`` (kept for older callers).
+        :raises NotSupportedError: the dialect is not Informix.
+        :raises ProgrammingError: an unknown kind.
+        """
         if self.dialect.name != "informix":
             raise NotSupportedError("last_serial() is an Informix query")
-        expr = "DBINFO('bigserial')" if bigserial else "DBINFO('sqlca.sqlerrd1')"
-        value = self.fetchval(f"SELECT {expr} FROM systables WHERE tabid = 1")
+        from .dialects.informix import last_serial_query
+
+        value = self.fetchval(last_serial_query("bigserial" if bigserial else kind))
         return None if value is None else int(value)
 
     def ping(self) -> float:
@@ -560,7 +774,8 @@ class Connection:
         return time.perf_counter() - start
 
     def reset(self) -> None:
-        """Make the connection clean for its next user: roll back whatever is open.
+        """Make the connection clean for its next user: roll back whatever is open, on the
+        server too (a transaction the borrower opened with SQL the library did not track).
 
         Called by the pool on release and after a cancelled statement. A failure marks the
         connection broken.
@@ -568,197 +783,35 @@ class Connection:
         raw = self._raw
         if raw is None:
             return
+        stack, self._tx_stack = self._tx_stack, []
+        explicit = [t for t in stack if t.explicit]
+        self._aborted = None
         try:
-            self._tx_stack.clear()
             if not raw.autocommit:
                 raw.rollback()
-            elif self.cursors_hold_transaction:
+            elif explicit:
+                self._end_explicit(explicit[0], commit=False, quiet=True)
+            elif self.cursors_hold_transaction or self.suspect_transaction:
                 # psqlODBC with UseDeclareFetch runs cursors in a transaction of its own, which
-                # SQLEndTran never reaches in autocommit mode: only SQL ROLLBACK clears it.
+                # SQLEndTran never reaches in autocommit mode: only SQL ROLLBACK clears it;
+                # the same for a transaction the borrower began with SQL.
                 self._drop_shortcut()
-                self.execute_direct("ROLLBACK")
+                self._force_rollback()
             if raw.autocommit != self.options.autocommit:
                 raw.autocommit = self.options.autocommit
-        except pyodbc.Error as exc:
-            self._fail(exc)
+            self.suspect_transaction = False
+        except (pyodbc.Error, Error) as exc:
+            if isinstance(exc, pyodbc.Error):
+                self._fail(exc)
+            logger.debug("reset failed, the connection is discarded: %r", exc)
             self._broken = True
 
-
-def make_rows(
-    rows: Sequence[Any], description: Description | None, factory: RowFactory | None
-) -> list[Any]:
-    """Shape pyodbc rows with a row factory (tuples when there is none)."""
-    if factory is None or description is None:
-        return list(map(tuple, rows))
-    maker: RowMaker = factory(description)
-    if maker is tuple:
-        return list(map(tuple, rows))
-    return [maker(r) for r in rows]
-
-
-class Cursor:
-    """A DB-API 2.0 cursor. Rows are tuples unless a row factory says otherwise."""
-
-    def __init__(
-        self, connection: Connection, raw: pyodbc.Cursor, row_factory: RowFactory | None
-    ) -> None:
-        self.connection = connection
-        self._raw: pyodbc.Cursor | None = raw
-        self.row_factory = row_factory
-        self._maker: RowMaker | None = None
-        self.arraysize = 1
-
-    def _handle(self) -> pyodbc.Cursor:
-        raw = self._raw
-        if raw is None:
-            raise InterfaceError("the cursor is closed")
-        if self.connection.closed:
-            raise InterfaceError("the cursor's connection is closed")
-        return raw
-
-    @property
-    def closed(self) -> bool:
-        """True once :meth:`close` ran or the connection closed."""
-        return self._raw is None or self.connection.closed
-
-    @property
-    def description(self) -> Description | None:
-        """Column descriptions of the last query (PEP 249 7-tuples), or ``None``."""
-        raw = self._raw
-        return None if raw is None else raw.description
-
-    @property
-    def rowcount(self) -> int:
-        """Rows affected by the last statement, -1 when unknown."""
-        raw = self._raw
-        return -1 if raw is None else int(raw.rowcount)
-
-    def execute(self, sql: str, params: Sequence[Any] | None = None) -> Cursor:
-        """Execute one statement with ``?`` parameters.
-
-        :raises ProgrammingError: bad SQL, wrong number of parameters, bad parameter type.
-        :raises InterfaceError: the cursor or connection is closed.
-        """
-        raw = self._handle()
-        self.connection._run(raw, sql, params)
-        self._maker = None
-        return self
-
-    def executemany(self, sql: str, seq_of_params: Sequence[Sequence[Any]]) -> None:
-        """Execute once per parameter set. Atomic: in autocommit mode the whole batch runs in
-        one transaction, so a failure part-way leaves nothing written."""
-        raw = self._handle()
-        conn = self.connection
-        batch = [conn.check_params(p) for p in seq_of_params]
-        if not batch:
-            return
-        wrap = not conn.in_transaction and conn.autocommit
-        token = conn.begin_transaction() if wrap else None
-        conn._executing = raw
-        try:
-            raw.executemany(sql, batch)
-        except pyodbc.Error as exc:
-            err = conn._fail(exc)
-            if token is not None:
-                conn.end_transaction(token, commit=False)
-            raise err from exc
-        except BaseException:
-            if token is not None:
-                conn.end_transaction(token, commit=False)
-            raise
-        finally:
-            conn._done_executing()
-        if token is not None:
-            conn.end_transaction(token, commit=True)
-
-    def _make(self, rows: Sequence[Any]) -> list[Any]:
-        factory = self.row_factory
-        if factory is None:
-            return list(map(tuple, rows))
-        if self._maker is None:
-            desc = self.description
-            if desc is None:
-                raise ProgrammingError("no results: the last statement returned no rows")
-            self._maker = factory(desc)
-        maker = self._maker
-        return [maker(r) for r in rows]
-
-    def fetchone(self) -> Any:
-        """The next row, or ``None`` when the result is exhausted."""
-        raw = self._handle()
-        try:
-            row = raw.fetchone()
-        except pyodbc.Error as exc:
-            raise self.connection._fail(exc) from exc
-        return None if row is None else self._make([row])[0]
-
-    def fetchmany(self, size: int | None = None) -> list[Any]:
-        """Up to ``size`` rows (default :attr:`arraysize`)."""
-        raw = self._handle()
-        n = self.arraysize if size is None else size
-        if n < 0:
-            raise ProgrammingError("fetchmany size must be >= 0")
-        try:
-            rows = raw.fetchmany(n)
-        except pyodbc.Error as exc:
-            raise self.connection._fail(exc) from exc
-        return self._make(rows)
-
-    def fetchall(self) -> list[Any]:
-        """All remaining rows."""
-        raw = self._handle()
-        try:
-            rows = raw.fetchall()
-        except pyodbc.Error as exc:
-            raise self.connection._fail(exc) from exc
-        return self._make(rows)
-
-    def execute_prefetch(
-        self, sql: str, params: Sequence[Any] | None, prefetch: int
-    ) -> tuple[Description | None, int, list[Any], bool]:
-        """Execute and fetch the first ``prefetch`` rows in one call (one worker hop).
-
-        :returns: ``(description, rowcount, rows, exhausted)``.
-        :raises ProgrammingError: ``prefetch`` is below 1.
-        """
-        if prefetch < 1:
-            raise ProgrammingError("prefetch must be >= 1")
-        raw = self._handle()
-        self.connection._run(raw, sql, params)
-        self._maker = None
-        description = raw.description
-        if description is None:
-            return None, int(raw.rowcount), [], True
-        rows = self.fetchmany(prefetch)
-        return description, int(raw.rowcount), rows, len(rows) < prefetch
-
-    def setinputsizes(self, sizes: Sequence[Any]) -> None:
-        """Declare parameter types: pyodbc's ``(sql_type, size, decimal_digits)`` per marker."""
-        self._handle().setinputsizes(list(sizes))
-
-    def setoutputsize(self, size: int, column: int | None = None) -> None:
-        """Accepted for PEP 249 compliance; pyodbc sizes its buffers itself."""
-
-    def close(self) -> None:
-        """Close the cursor. Idempotent."""
-        raw, self._raw = self._raw, None
-        if raw is not None and not self.connection.closed:
+    def _force_rollback(self) -> None:
+        """SQL ROLLBACK (and what else the dialect needs) while the driver is in autocommit
+        mode; "no transaction is open" is not an error here."""
+        for sql in self.dialect.forced_rollback(self.options.autocommit):
             try:
-                raw.close()
-            except pyodbc.Error as exc:
-                logger.debug("error closing cursor: %s", exc)
-
-    def __iter__(self) -> Iterator[Any]:
-        while True:
-            rows = self.fetchmany(max(self.arraysize, 100))
-            if not rows:
-                return
-            yield from rows
-
-    def __enter__(self) -> Cursor:
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
+                self._internal(sql)
+            except Error as exc:
+                if not self.dialect.is_no_transaction_error(exc):
+                    raise

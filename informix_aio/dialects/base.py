@@ -31,6 +31,8 @@ from ..errors import (
 if TYPE_CHECKING:
     import pyodbc
 
+    from .._sync import Connection
+
 __all__ = ["ISOLATION_LEVELS", "Dialect", "StandardIsolationDialect", "normalize_isolation"]
 
 #: Isolation level names accepted by ``transaction(isolation=...)``, normalized.
@@ -99,6 +101,23 @@ _DISCONNECT_TEXT = re.compile(
 )
 
 
+# The first keyword of SQL that may open (or change) a transaction behind the library's back
+# when run in autocommit mode: BEGIN / START TRANSACTION, SET (autocommit, transaction modes),
+# SAVEPOINT, LOCK, and procedure calls (an Informix SPL or MariaDB procedure can BEGIN WORK).
+_TX_KEYWORDS = (
+    r"(?:\{\s*(?:\?\s*=\s*)?)?"  # the ODBC escape {call p(?)} / {? = call p(?)}
+    r"(?:BEGIN|START|SAVEPOINT|SET|LOCK|CALL|EXEC|EXECUTE|DO|XA)\b"
+)
+_COMMENTS = r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*"
+_OPENS_TX = re.compile(_COMMENTS + _TX_KEYWORDS, re.IGNORECASE | re.DOTALL)
+_OPENS_TX_LATER = re.compile(r";" + _COMMENTS + _TX_KEYWORDS, re.IGNORECASE | re.DOTALL)
+_NO_TRANSACTION = re.compile(
+    r"no transaction is active|not in transaction|no transaction in progress|"
+    r"there is no transaction",
+    re.IGNORECASE,
+)
+
+
 def normalize_isolation(level: str) -> str:
     """Return the canonical name of an isolation level (``"READ COMMITTED"`` -> ``read_committed``).
 
@@ -149,10 +168,13 @@ class Dialect:
     ) -> list[tuple[str, str]]:
         """Map the common connection options onto this driver's connection-string keywords."""
         pairs: list[tuple[str, str]] = []
-        if server is not None:
-            pairs.append(("SERVER", server))
-        elif host is not None:
-            pairs.append(("SERVER", host))
+        if server is not None and host is not None and server != host:
+            # One SERVER keyword: dropping either silently would connect somewhere else.
+            raise InterfaceError(
+                f"the {self.name} driver has one SERVER keyword: give host= or server=, not both"
+            )
+        if server is not None or host is not None:
+            pairs.append(("SERVER", server if server is not None else str(host)))
         if port is not None:
             pairs.append(("PORT", str(port)))
         if database is not None:
@@ -204,6 +226,43 @@ class Dialect:
             )
         return []
 
+    def explicit_begin(self, isolation: str | None, readonly: bool) -> list[str] | None:
+        """SQL that begins a transaction while the driver stays in autocommit mode, or
+        ``None`` to use the driver's manual-commit mode (the default)."""
+        return None
+
+    def explicit_end(self, readonly: bool) -> list[str]:
+        """SQL that restores the session after a transaction :meth:`explicit_begin` began."""
+        return []
+
+    def forced_rollback(self, autocommit: bool) -> list[str]:
+        """SQL that ends whatever transaction the server holds open while the driver is in
+        autocommit mode (a borrower's own ``BEGIN``); run on reset."""
+        return ["ROLLBACK"]
+
+    def is_no_transaction_error(self, err: Error) -> bool:
+        """Whether ``err`` says there was no transaction to end (harmless on a reset)."""
+        return bool(_NO_TRANSACTION.search(err.message)) or err.native_code == -255
+
+    def may_open_transaction(self, sql: str) -> bool:
+        """Whether ``sql`` may open a transaction the library would not see (its first
+        keyword, or one after a ``;``, is BEGIN, START, SET, SAVEPOINT, LOCK or a procedure
+        call). Cheap: a regex on the head of the text; a false positive costs one ROLLBACK
+        on release."""
+        if _OPENS_TX.match(sql) is not None:
+            return True
+        return ";" in sql and _OPENS_TX_LATER.search(sql) is not None
+
+    def backend_id(self, conn: pyodbc.Connection) -> int | None:
+        """The server's id of this session, for :meth:`cancel_fetch` (None: not needed)."""
+        return None
+
+    def cancel_fetch(self, conn: Connection) -> bool:
+        """Cancel a fetch that waits on the server, if this driver needs more than SQLCancel
+        for it; return False to let SQLCancel do it (the default: the Informix driver's
+        SQLCancel interrupts any call running on the statement, fetches included)."""
+        return False
+
     def cursors_hold_transaction(self, connection_string: str) -> bool:
         """Whether the driver keeps a transaction open for as long as a statement handle is
         (then shortcuts close theirs after use, and a reset needs an SQL ``ROLLBACK``)."""
@@ -215,8 +274,16 @@ class Dialect:
             f"isolation level {isolation!r} is not supported by the {self.name} dialect"
         )
 
-    def end_statements(self, isolation: str | None) -> list[str]:
-        """Statements that restore the session after a transaction that set ``isolation``."""
+    def end_statements(
+        self,
+        isolation: str | None,
+        *,
+        session_isolation: str | None = None,
+        database_mode: str | None = None,
+    ) -> list[str]:
+        """Statements that restore the session after a transaction that set ``isolation``:
+        back to ``session_isolation`` (the connection's ``isolation=`` option), or to the
+        database's default when that is ``None`` (Informix: by ``database_mode``)."""
         return []
 
     # -- parameters ----------------------------------------------------------------------
@@ -226,16 +293,25 @@ class Dialect:
         A read-only scan in the common case (runs once per row of ``executemany``); a new
         sequence only when a value must change.
 
-        :raises DataError: a string holds NUL and the driver would truncate it there.
+        :raises DataError: a string holds NUL and the driver would truncate it there; a
+            timezone-aware ``datetime`` or ``time`` (ODBC timestamps carry no offset, so the
+            value would be stored shifted or stripped of its offset: every dialect refuses it).
         """
         nul, as_text = self.truncates_at_nul, self.datetime_as_text
-        if not (nul or as_text):
-            return params
         for value in params:
-            if isinstance(value, str):
+            cls = value.__class__
+            if cls is str:
                 if nul and "\x00" in value:
                     return self._adapt_slow(params)
-            elif as_text and isinstance(value, datetime.datetime):
+            elif cls is int or cls is float or value is None or cls is bytes:
+                continue
+            elif isinstance(value, datetime.datetime):
+                if as_text or value.tzinfo is not None:
+                    return self._adapt_slow(params)
+            elif isinstance(value, datetime.time):
+                if value.tzinfo is not None:
+                    return self._adapt_slow(params)
+            elif nul and isinstance(value, str) and "\x00" in value:
                 return self._adapt_slow(params)
         return params
 
@@ -248,11 +324,16 @@ class Dialect:
                         f"parameter {i + 1} holds a NUL character, which the {self.name} ODBC "
                         "driver would silently cut the string at; pass bytes for binary data"
                     )
-            elif (
-                self.datetime_as_text
-                and isinstance(value, datetime.datetime)
-                and value.tzinfo is None
+            elif isinstance(value, (datetime.datetime, datetime.time)) and (
+                value.tzinfo is not None
             ):
+                raise DataError(
+                    f"parameter {i + 1} is a timezone-aware {type(value).__name__} ({value}); "
+                    "ODBC date/time values carry no offset, so it would be stored shifted or "
+                    "stripped: convert it first, e.g. "
+                    "value.astimezone(datetime.timezone.utc).replace(tzinfo=None)"
+                )
+            elif self.datetime_as_text and isinstance(value, datetime.datetime):
                 out[i] = value.isoformat(sep=" ")
         return out
 

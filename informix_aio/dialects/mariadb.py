@@ -61,3 +61,8 @@ class MariaDBDialect(StandardIsolationDialect):
         if native in _CANCELED:
             return Classification(QueryCanceled)
         return self.classify_sqlstate(sqlstate, message, exc)
+
+    def forced_rollback(self, autocommit: bool) -> list[str]:
+        """ROLLBACK, and autocommit back on at the server: a borrower's ``SET autocommit = 0``
+        is invisible to the driver, which would go on believing it is in autocommit mode."""
+        return ["ROLLBACK", "SET autocommit = 1"] if autocommit else ["ROLLBACK"]

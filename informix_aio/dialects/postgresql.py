@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import re
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
+
+import pyodbc
 
 from .base import StandardIsolationDialect
+
+if TYPE_CHECKING:
+    from .._sync import Connection
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["PostgreSQLDialect"]
 
@@ -44,3 +52,35 @@ class PostgreSQLDialect(StandardIsolationDialect):
             return []
         ms = 0 if math.isinf(lock_timeout) else max(1, round(lock_timeout * 1000))
         return [f"SET lock_timeout = {ms}"]
+
+    def backend_id(self, conn: pyodbc.Connection) -> int | None:
+        """``pg_backend_pid()``, read once per connection (only with UseDeclareFetch)."""
+        try:
+            row = conn.cursor().execute("SELECT pg_backend_pid()").fetchone()
+        except pyodbc.Error as exc:
+            logger.debug("pg_backend_pid() failed: %s", exc)
+            return None
+        return None if row is None else int(row[0])
+
+    def cancel_fetch(self, conn: Connection) -> bool:
+        """psqlODBC's SQLCancel does not stop a running FETCH (UseDeclareFetch), so a cancel
+        request for the backend goes through a short-lived side connection. Called under the
+        connection's cancel lock while the fetch runs: the fetching thread cannot start its
+        next statement until the request is sent, and a cancel that reaches an idle backend is
+        ignored by the server."""
+        pid = conn.backend_id
+        if pid is None:
+            return False
+        try:
+            side = pyodbc.connect(conn.options.connection_string, autocommit=True, timeout=5)
+        except pyodbc.Error as exc:
+            logger.debug("side connection for a cancel failed: %s", exc)
+            return False
+        try:
+            side.cursor().execute("SELECT pg_cancel_backend(?)", pid).fetchall()
+        except pyodbc.Error as exc:
+            logger.debug("pg_cancel_backend failed: %s", exc)
+            return False
+        finally:
+            side.close()
+        return True

@@ -121,3 +121,18 @@ class SQLiteDialect(Dialect):
                     return Classification(ProgrammingError)
                 return Classification(OperationalError)
         return self.classify_sqlstate(sqlstate, message, exc)
+
+    def explicit_begin(self, isolation: str | None, readonly: bool) -> list[str] | None:
+        """``BEGIN IMMEDIATE``: the write lock is taken at the start, so concurrent writers
+        queue on the busy timeout. The driver's own (deferred) BEGIN lets two transactions
+        read, then deadlock when both write ("database is locked"). A read-only transaction
+        begins deferred and refuses writes (``PRAGMA query_only``)."""
+        if isolation not in (None, "serializable"):
+            self.begin_statements(isolation, False)  # raises NotSupportedError
+        if readonly:
+            return ["BEGIN DEFERRED", "PRAGMA query_only = 1"]
+        return ["BEGIN IMMEDIATE"]
+
+    def explicit_end(self, readonly: bool) -> list[str]:
+        """Writes allowed again after a read-only transaction."""
+        return ["PRAGMA query_only = 0"] if readonly else []

@@ -276,9 +276,17 @@ def test_naive_datetime_travels_as_iso_text_to_keep_microseconds(dialect: Dialec
     assert out == [1, "2024-01-02 03:04:05.123456", "x"]
 
 
-@pytest.mark.parametrize("dialect", [SQLITE, MARIADB], ids=lambda d: d.name)
-def test_aware_datetime_date_and_time_are_left_to_the_driver(dialect: Dialect) -> None:
-    values = [AWARE, NAIVE.date(), NAIVE.time()]
+@pytest.mark.parametrize(
+    "dialect", [SQLITE, MARIADB, POSTGRESQL, InformixDialect(), GENERIC], ids=lambda d: d.name
+)
+def test_timezone_aware_datetime_and_time_are_refused_by_every_dialect(dialect: Dialect) -> None:
+    with pytest.raises(DataError, match="timezone-aware datetime"):
+        dialect.adapt_params([1, AWARE])
+    aware_time = datetime.time(12, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=5)))
+    with pytest.raises(DataError, match="timezone-aware time"):
+        dialect.adapt_params([aware_time])
+    # Naive values and dates pass.
+    values = [NAIVE.date(), NAIVE.time()]
     assert list(dialect.adapt_params(values)) == values
 
 
