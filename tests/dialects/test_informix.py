@@ -153,6 +153,17 @@ CLASSIFICATION_TABLE = [
     case("minus_346_update_failed_without_isam_is_transient_operational_error",
          "HY000", f"{SRV}Could not update a row in the table.", -346, OperationalError,
          transient=True),
+    # CATALOG text, INFERRED HY000: the common lock conflict, a lock error in itself
+    case("minus_233_record_locked_by_another_user_is_transient_operational_error",
+         "HY000", f"{SRV}Cannot read record that is locked by another user.", -233,
+         OperationalError, transient=True),
+    # CATALOG text, INFERRED HY000: a client misuse, the connection is fine
+    case("minus_439_server_busy_with_an_sql_task_is_not_a_disconnect",
+         "HY000", f"{SRV}Database server is currently processing an SQL task.", -439,
+         DatabaseError),
+    # DOC (S1008/-11065 "Operation canceled", SQLFetch after SQLCancel)
+    case("minus_11065_operation_canceled_is_query_canceled",
+         "HY008", f"{DRV}Operation canceled", -11065, QueryCanceled, function="SQLFetch"),
     # -- cancellation ------------------------------------------------------------------------
     # CATALOG text, INFERRED HY000 (pyodbc raises plain pyodbc.Error)
     case("minus_213_statement_interrupted_is_query_canceled",
@@ -245,7 +256,7 @@ CLASSIFICATION_TABLE = [
 # The SQLCODEs of INFORMIX.md's table (ISAM rows excluded: they are secondary codes).
 INFORMIX_MD_SQLCODES = frozenset(
     {
-        -201, -206, -217, -286, -310, -239, -268, -691, -692, -391, -703, -530,
+        -201, -206, -217, -286, -310, -239, -268, -691, -692, -391, -703, -530, -233,
         -243, -244, -245, -250, -271, -346, -213, -255, -256, -535,
         -908, -930, -27001, -27002, -25580, -25582, -11020, -11301, -457, -459,
         -951, -952, -11092,
