@@ -110,6 +110,22 @@ class Connection:
     Used as a context manager it commits on success, rolls back on an exception, and closes.
     """
 
+    # PEP 249's optional extension "exceptions as connection attributes" (conn.Error, ...):
+    # code that holds only a connection can catch this driver's errors. Imported in the class
+    # body, so each name is a class attribute bound to the class of informix_aio.errors.
+    from .errors import (
+        DatabaseError,
+        DataError,
+        Error,
+        IntegrityError,
+        InterfaceError,
+        InternalError,
+        NotSupportedError,
+        OperationalError,
+        ProgrammingError,
+        Warning,
+    )
+
     def __init__(
         self,
         raw: pyodbc.Connection,
@@ -305,7 +321,14 @@ class Connection:
             )
 
     def close(self) -> None:
-        """Close the connection; an open transaction is rolled back by the driver. Idempotent."""
+        """Close the connection; an open transaction is rolled back by the driver.
+
+        Idempotent: closing a closed connection does nothing. PEP 249 does not say, and the
+        DB-API compliance suite, which wants a second close to raise, notes that reasonable
+        people differ; cleanup code here may close whatever it holds without asking first.
+        Using a closed connection (a cursor, a statement, commit) raises
+        :class:`~informix_aio.errors.InterfaceError`.
+        """
         raw, self._raw = self._raw, None
         if raw is None:
             return
