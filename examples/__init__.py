@@ -8,6 +8,6 @@ SQLite database; ``INFORMIX_AIO_EXAMPLE_DSN`` points it at Informix or PostgreSQ
 - :mod:`examples.db`        the few statements that differ between databases
 - :mod:`examples.schema`    tables and seed data, created on first start
 - :mod:`examples.audit`     the audit trail, written by background tasks
-- :mod:`examples.routers`   one ``APIRouter`` per area: users, orders, export, dashboard,
-  health, slow
+- :mod:`examples.routers`   one ``APIRouter`` per area: users, orders, export, dashboard, slow
+  (health: ``informix_aio.fastapi.health_router``)
 """

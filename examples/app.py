@@ -29,13 +29,19 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from informix_aio import build_options
 from informix_aio.aio import PooledConnection
-from informix_aio.fastapi import CancelOnDisconnectMiddleware, install_error_handlers, open_pool
+from informix_aio.fastapi import (
+    CancelOnDisconnectMiddleware,
+    health_router,
+    install_error_handlers,
+    open_pool,
+)
 
 from . import schema
-from .routers import dashboard, export, health, orders, slow, users
+from .routers import dashboard, export, orders, slow, users
 
 __all__ = ["DEFAULT_SQLITE_PATH", "ENV_DSN", "create_app", "describe", "main", "pool_options"]
 
@@ -44,6 +50,9 @@ DEFAULT_SQLITE_PATH = Path(__file__).resolve().parent / "data" / "example.db"
 
 #: ``lock_timeout``: a statement waits at most 5 s for a lock held by another connection
 #: (SQLite: the driver's Timeout keyword and busy_timeout; PostgreSQL: SET lock_timeout).
+#: On SQLite that is what makes concurrent orders queue: ``transaction()`` begins with
+#: ``BEGIN IMMEDIATE`` there, so a second writer waits for the first one's commit (up to the
+#: busy timeout) instead of failing with "database is locked".
 _POOL_SETTINGS: dict[str, Any] = {
     "min_size": 2,
     "max_size": 10,
@@ -109,15 +118,19 @@ def create_app(options: Mapping[str, Any] | None = None) -> FastAPI:
             )
             yield
 
-    app = FastAPI(
+    # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from files of the
+    # fastapi-offline package, not from a CDN, so they work without internet access.
+    app = FastAPIOffline(
         title="informix-aio example",
         summary="A FastAPI service over an informix-aio connection pool.",
         lifespan=lifespan,
     )
     app.add_middleware(CancelOnDisconnectMiddleware)
     install_error_handlers(app)
-    for module in (users, orders, export, dashboard, health, slow):
+    for module in (users, orders, export, dashboard, slow):
         app.include_router(module.router)
+    # /health and /health/live: liveness; /health/ready: the pool serves a query within 1 s.
+    app.include_router(health_router())
     return app
 
 

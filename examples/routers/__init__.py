@@ -1,5 +1,8 @@
-"""One ``APIRouter`` per area; none imports the app: the pool comes from the dependencies."""
+"""One ``APIRouter`` per area; none imports the app: the pool comes from the dependencies.
 
-from . import dashboard, export, health, orders, slow, users
+The health endpoints are the library's own (:func:`informix_aio.fastapi.health_router`).
+"""
 
-__all__ = ["dashboard", "export", "health", "orders", "slow", "users"]
+from . import dashboard, export, orders, slow, users
+
+__all__ = ["dashboard", "export", "orders", "slow", "users"]
