@@ -1,9 +1,15 @@
--- The logged database the informix-aio test suite runs in.
+-- The databases the informix-aio test suite runs in.
 --
--- create_test_db.py runs this through ODBC (connected to sysmaster) unless the
--- database already exists; by hand, from a machine with the Client SDK:
+-- create_test_db.py runs each CREATE DATABASE through ODBC (a fresh session connected to
+-- sysmaster for each) unless that database already exists; by hand, from a machine with the
+-- Client SDK:
 --     DB_LOCALE=en_US.utf8 dbaccess - odbc/informix/create-test-db.sql
--- WITH LOG: unbuffered transaction logging, so BEGIN WORK / COMMIT WORK /
--- ROLLBACK WORK and savepoints work (an unlogged database has no transactions).
--- The database takes the DB_LOCALE of the session that creates it.
+-- The first one is the suite's main database (INFORMIX_AIO_TEST_INFORMIX points at it).
+-- Every database takes the DB_LOCALE of the session that creates it.
+
+-- Logged (unbuffered): BEGIN WORK / COMMIT WORK / ROLLBACK WORK and savepoints work.
 CREATE DATABASE informix_aio_test WITH LOG;
+-- No logging: no transactions at all (transaction() is refused, executemany runs without one).
+CREATE DATABASE informix_aio_nolog;
+-- ANSI mode: implicit transactions, REPEATABLE READ by default.
+CREATE DATABASE informix_aio_ansi WITH LOG MODE ANSI;

@@ -1,14 +1,18 @@
-"""Wait for the Informix server, then create the logged test database (runner side).
+"""Wait for the Informix server, then create the test databases (runner side).
 
 1. Wait until the listener (``IFX_HOST``:``IFX_PORT``, default ``informix``:9088) accepts TCP.
 2. Wait until a login to ``sysmaster`` works and the ``sysadmin`` database exists (the developer
    image builds it last, so the server is then fully initialised).
-3. Unless the database named in ``create-test-db.sql`` exists, run that file through ODBC. A new
-   database takes the session's DB_LOCALE, so it is created from a session with
-   ``DB_LOCALE=$IFX_DB_LOCALE`` (default ``en_US.utf8``); if the driver refuses that locale for
-   sysmaster (-23197, locale mismatch), from the sysmaster-locale session instead.
-4. Check that the database has transaction logging; print its locale (e.g. ``en_US.57372``) as the
-   only line on stdout, for run-tests.sh to put into the connection string.
+3. For each ``CREATE DATABASE`` of ``create-test-db.sql`` whose database does not exist, run it
+   from a fresh session (CREATE DATABASE makes the new database the session's current one): the
+   logged main database, one without logging and an ANSI one, which the Informix-only tests
+   (tests/test_informix_server.py) use. A new database takes the session's DB_LOCALE, so it is
+   created from a session with ``DB_LOCALE=$IFX_DB_LOCALE`` (default ``en_US.utf8``); if the
+   driver refuses that locale for sysmaster (-23197, locale mismatch), from a session with the
+   sysmaster locale instead.
+4. Check that each database has the logging mode its statement asks for; print the main
+   database's locale (e.g. ``en_US.57372``) as the only line on stdout, for run-tests.sh to put
+   into the connection string.
 
 Plain pyodbc on purpose: the library under test plays no part in preparing its own test bed.
 Progress goes to stderr. Exit status 0 when the database is ready, 1 otherwise.
@@ -97,34 +101,39 @@ def statements() -> list[str]:
     return [s.strip() for s in text.split(";") if s.strip()]
 
 
-def database_name() -> str:
+def databases() -> list[tuple[str, str, str]]:
+    """``(name, expected mode, statement)`` for each CREATE DATABASE, the main one first."""
+    out = []
     for sql in statements():
-        m = re.match(r"CREATE\s+DATABASE\s+(\w+)", sql, re.IGNORECASE)
+        m = re.match(r"CREATE\s+DATABASE\s+(\w+)(.*)$", sql, re.IGNORECASE | re.DOTALL)
         if m:
-            return m.group(1).lower()
-    raise SystemExit(f"create_test_db: no CREATE DATABASE in {SQL_FILE}")
+            tail = m.group(2).upper()
+            mode = "ansi" if "ANSI" in tail else "logged" if "LOG" in tail else "unlogged"
+            out.append((m.group(1).lower(), mode, sql))
+    if not out:
+        raise SystemExit(f"create_test_db: no CREATE DATABASE in {SQL_FILE}")
+    return out
 
 
-def create(admin: pyodbc.Connection, admin_locale: str) -> None:
-    """Run the SQL file from a session whose DB_LOCALE is the wanted database locale."""
-    conn = admin
-    if admin_locale != DB_LOCALE:
-        try:
-            conn = connect(DB_LOCALE)
-        except pyodbc.Error as exc:
-            if LOCALE_MISMATCH not in str(exc):
-                raise
-            log(
-                f"DB_LOCALE={DB_LOCALE} refused for sysmaster ({exc}); the test database "
-                f"gets {admin_locale} instead"
-            )
+def create(sql: str, admin_locale: str) -> None:
+    """Run one CREATE DATABASE from a fresh session whose DB_LOCALE is the wanted locale."""
     try:
-        for sql in statements():
-            log(f"running: {sql}")
-            conn.execute(sql)
+        conn = connect(DB_LOCALE)
+    except pyodbc.Error as exc:
+        if LOCALE_MISMATCH not in str(exc):
+            raise
+        log(f"DB_LOCALE={DB_LOCALE} refused for sysmaster ({exc}); using {admin_locale}")
+        conn = connect(admin_locale)
+    try:
+        log(f"running: {sql}")
+        conn.execute(sql)
     finally:
-        if conn is not admin:
-            conn.close()
+        conn.close()
+
+
+def mode_of(row: pyodbc.Row) -> str:
+    is_logging, _buffered, is_ansi = (int(v or 0) for v in row)
+    return "ansi" if is_ansi else "logged" if is_logging else "unlogged"
 
 
 def main() -> int:
@@ -132,25 +141,27 @@ def main() -> int:
     wait_for_listener(deadline)
     admin, admin_locale = wait_for_server(deadline)
     try:
-        name = database_name()
         query = "SELECT is_logging, is_buff_log, is_ansi FROM sysdatabases WHERE name = ?"
-        if admin.execute(query, name).fetchone() is None:
-            create(admin, admin_locale)
-        else:
-            log(f"database {name} exists")
-        row = admin.execute(query, name).fetchone()
-        if row is None:
-            log(f"database {name} was not created")
-            return 1
-        if not (row[0] or row[2]):
-            log(f"database {name} has no transaction logging: drop it and run again")
-            return 1
+        wanted = databases()
+        for name, mode, sql in wanted:
+            if admin.execute(query, name).fetchone() is None:
+                create(sql, admin_locale)
+            else:
+                log(f"database {name} exists")
+            row = admin.execute(query, name).fetchone()
+            if row is None:
+                log(f"database {name} was not created")
+                return 1
+            if mode_of(row) != mode:
+                log(f"database {name} is {mode_of(row)}, not {mode}: drop it and run again")
+                return 1
+            log(f"database {name} ready: {mode}")
+        main_db = wanted[0][0]
         found = admin.execute(
-            "SELECT dbs_collate FROM sysdbslocale WHERE dbs_dbsname = ?", name
+            "SELECT dbs_collate FROM sysdbslocale WHERE dbs_dbsname = ?", main_db
         ).fetchone()
         locale = str(found[0]).strip() if found is not None else DB_LOCALE
-        mode = "ANSI" if row[2] else "buffered log" if row[1] else "log"
-        log(f"database {name} ready: {mode}, locale {locale}")
+        log(f"main database {main_db}: locale {locale}")
         print(locale)
         return 0
     finally:
