@@ -144,9 +144,9 @@ def health_router(
         503: {"description": "The pool cannot serve a query now"}
     }
     for path in ("", "/live"):
-        router.add_api_route(path, live, methods=["GET"])
+        router.add_api_route(path, live, methods=["GET"], summary="Liveness")
         # HEAD answers too, outside the schema: one operation per path and method there.
         router.add_api_route(path, live, methods=["HEAD"], include_in_schema=False)
-    router.add_api_route("/ready", ready, methods=["GET"], responses=not_ready)
+    router.add_api_route("/ready", ready, methods=["GET"], summary="Readiness", responses=not_ready)
     router.add_api_route("/ready", ready, methods=["HEAD"], include_in_schema=False)
     return router
