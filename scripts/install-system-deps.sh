@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the system packages the informix-aio test bed needs are present:
 #   unixODBC (odbcinst + headers), psqlODBC, SQLite3 ODBC, MariaDB ODBC and
-#   the PostgreSQL server binaries (the tests start their own private server;
-#   a running system PostgreSQL is neither needed nor used).
+#   the PostgreSQL and MariaDB server binaries (the tests start their own private
+#   servers; a running system PostgreSQL or MariaDB is neither needed nor used).
 # Then make sure the drivers are registered as "PostgreSQL Unicode",
 # "SQLite3" and "MariaDB Unicode" (from odbc/odbcinst.testbed.ini).
 #
@@ -61,6 +61,8 @@ check_packages() {
     find_driver_lib libsqlite3odbc.so >/dev/null || need libsqliteodbc
     find_driver_lib libmaodbc.so >/dev/null || need odbc-mariadb
     find_initdb >/dev/null || need postgresql
+    # The tests start a private MariaDB too (tests/_servers.py MariaDBServer).
+    [[ -x /usr/sbin/mariadbd ]] || command -v mariadbd >/dev/null 2>&1 || need mariadb-server
     return 0
 }
 

@@ -13,9 +13,11 @@ every parent directory must then be traversable by ``postgres``, which is why
 a directory such as pytest's ``/tmp/pytest-of-root/...`` (mode 0700) is
 replaced by a fresh ``/tmp/informix-aio-pg-*`` directory (mode 0755).
 
-MariaDB (optional, an already running server) and SQLite (a file) need no
-management: :func:`mariadb_options` probes the server once and
-:func:`sqlite_options` just builds the option dictionary.
+MariaDB gets the same treatment: :class:`MariaDBServer` runs
+``mariadb-install-db`` into a fresh ``/tmp/informix-aio-mariadb-*`` directory and
+starts ``mariadbd`` on a free port (as the ``mysql`` user when root);
+:func:`private_mariadb` keeps one per process. SQLite (a file) needs no
+management: :func:`sqlite_options` just builds the option dictionary.
 
 Run ``python tests/_servers.py`` for a self-test.
 """
@@ -26,11 +28,15 @@ __all__ = [
     "MARIADB_DRIVER",
     "PG_DRIVER",
     "SQLITE_DRIVER",
+    "MariaDBServer",
     "PostgresServer",
     "StopMode",
+    "close_private_mariadb",
+    "find_mariadbd",
     "find_pg_bin",
     "mariadb_options",
     "mariadb_unavailable_reason",
+    "private_mariadb",
     "sqlite_options",
 ]
 
@@ -580,6 +586,291 @@ class PostgresServer:
 
 # ---------------------------------------------------------------------- MariaDB
 
+_MARIADB_SYSTEM_USER = "mysql"
+# Databases the contract tests and SQLAlchemy's compliance suite expect (``test_schema`` and
+# ``test_schema_2`` are the suite's "other schema" targets).
+_MARIADB_DATABASES = ("test", "test_schema", "test_schema_2")
+_MARIADB_SETTINGS = (
+    "--skip-name-resolve",
+    "--skip-log-bin",
+    "--performance-schema=0",
+    "--innodb-buffer-pool-size=64M",
+    "--innodb-log-file-size=16M",
+    "--innodb-flush-log-at-trx-commit=0",
+    "--innodb-doublewrite=0",
+    "--open-files-limit=4096",
+    "--max-connections=400",
+    "--character-set-server=utf8mb4",
+    "--collation-server=utf8mb4_general_ci",
+)
+
+
+def find_mariadbd() -> tuple[Path, Path] | None:
+    """``(mariadbd, mariadb-install-db)`` from ``PATH`` or ``/usr/sbin``, or ``None``."""
+    found: list[Path] = []
+    for names in (("mariadbd", "mysqld"), ("mariadb-install-db", "mysql_install_db")):
+        for name in names:
+            path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin")
+            if path:
+                found.append(Path(path))
+                break
+        else:
+            return None
+    return found[0], found[1]
+
+
+class MariaDBServer:
+    """A private, throw-away MariaDB server for one test session.
+
+    ``MariaDBServer.launch()`` runs ``mariadb-install-db`` into a fresh
+    ``/tmp/informix-aio-mariadb-*`` directory and starts ``mariadbd`` on a free
+    port on 127.0.0.1 (as the ``mysql`` user when we are root); an init file
+    lets ``root`` log in over TCP without a password and creates the
+    databases ``test``, ``test_schema`` and ``test_schema_2``. Durability is off
+    (no binlog, no doublewrite, lazy log flush): start-up takes about 2 s.
+    :meth:`close` stops the server and removes the directory.
+    """
+
+    def __init__(self, base_dir: Path, mariadbd: Path, port: int, *, run_as: str | None) -> None:
+        """Record the layout; use :meth:`launch` instead."""
+        self.base_dir = base_dir
+        """Directory holding ``data/``, ``init.sql``, ``error.log`` and the socket."""
+        self.data_dir = base_dir / "data"
+        """The server's data directory."""
+        self.log_path = base_dir / "error.log"
+        """The server's error log."""
+        self.run_as = run_as
+        """System user the server runs as (``mysql`` when we are root), else ``None``."""
+        self._mariadbd = mariadbd
+        self._port = port
+        self._process: subprocess.Popen[bytes] | None = None
+        self._closed = False
+
+    @classmethod
+    def launch(cls, *, timeout: float = 60.0) -> MariaDBServer:
+        """Create the data directory and start the server; return it.
+
+        :raises RuntimeError: no MariaDB server binaries (install ``mariadb-server``), or
+            the server did not come up (the message holds the log tail).
+        """
+        binaries = find_mariadbd()
+        if binaries is None:
+            raise RuntimeError(
+                "MariaDB server binaries not found (mariadbd, mariadb-install-db); "
+                "run `make system` (Debian package mariadb-server)"
+            )
+        mariadbd, install_db = binaries
+        run_as = _MARIADB_SYSTEM_USER if os.geteuid() == 0 else None
+        base_dir = _make_tmp_dir("informix-aio-mariadb-")
+        server = cls(base_dir, mariadbd, _free_port(), run_as=run_as)
+        try:
+            server.data_dir.mkdir()
+            init = base_dir / "init.sql"
+            init.write_text(
+                "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '';\n"
+                "GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;\n"
+                + "".join(f"CREATE DATABASE IF NOT EXISTS {db};\n" for db in _MARIADB_DATABASES)
+            )
+            init.chmod(0o644)
+            if run_as is not None:
+                try:
+                    pw = pwd.getpwnam(run_as)
+                except KeyError:
+                    raise RuntimeError(
+                        f"running as root but there is no {run_as!r} system user to run "
+                        "MariaDB as; install the mariadb-server package"
+                    ) from None
+                # mariadbd creates its socket and log next to the data directory.
+                _chown_tree(base_dir, pw.pw_uid, pw.pw_gid)
+            argv = [
+                str(install_db),
+                "--no-defaults",
+                f"--datadir={server.data_dir}",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+                "--skip-name-resolve",
+            ]
+            if run_as is not None:
+                argv.append(f"--user={run_as}")
+            result = subprocess.run(
+                argv,
+                cwd=base_dir,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+            if result.returncode != 0:
+                raise RuntimeError(
+                    f"{shlex.join(argv)} failed with exit code {result.returncode}\n"
+                    f"{result.stdout}{result.stderr}"
+                )
+            for attempt in range(3):
+                try:
+                    server._start(timeout)
+                    break
+                except RuntimeError:
+                    # Somebody grabbed the port between _free_port() and bind().
+                    if attempt == 2 or "Address already in use" not in server.log_tail():
+                        raise
+                    server._port = _free_port()
+        except BaseException:
+            server.close()
+            raise
+        return server
+
+    @property
+    def port(self) -> int:
+        """TCP port the server listens on."""
+        return self._port
+
+    @property
+    def host(self) -> str:
+        """Address the server listens on: always ``127.0.0.1``."""
+        return _PG_HOST
+
+    @property
+    def is_running(self) -> bool:
+        """True while the ``mariadbd`` process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    def odbc_options(self, database: str = "test") -> dict[str, str | int]:
+        """Options for ``informix_aio.connect``: driver, host, port, database, user, password."""
+        return {
+            "driver": MARIADB_DRIVER,
+            "host": _PG_HOST,
+            "port": self._port,
+            "database": database,
+            "user": "root",
+            "password": "",
+        }
+
+    def connection_string(self, database: str = "test") -> str:
+        """ODBC connection string for :data:`MARIADB_DRIVER` as ``root`` (no password)."""
+        return (
+            f"DRIVER={{{MARIADB_DRIVER}}};SERVER={_PG_HOST};PORT={self._port};"
+            f"DATABASE={database};UID=root;PWD=;"
+        )
+
+    def admin_execute(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+        """Run one statement in autocommit on a fresh connection; return its rows."""
+        conn = pyodbc.connect(self.connection_string(), autocommit=True, timeout=10)
+        try:
+            cursor = conn.cursor()
+            if params:
+                cursor.execute(sql, *params)
+            else:
+                cursor.execute(sql)
+            if cursor.description is None:
+                return []
+            return [tuple(row) for row in cursor.fetchall()]
+        finally:
+            conn.close()
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The last ``lines`` lines of the error log (``''`` if there is none)."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def close(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL after 30 s) and delete its directory."""
+        if self._closed:
+            return
+        self._closed = True
+        atexit.unregister(self._atexit)
+        proc, self._process = self._process, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        shutil.rmtree(self.base_dir, ignore_errors=True)
+
+    def __enter__(self) -> MariaDBServer:
+        """Return self; the server is already running."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Close the server."""
+        self.close()
+
+    def __repr__(self) -> str:
+        """Show port and base directory."""
+        return f"<MariaDBServer {_PG_HOST}:{self._port} {self.base_dir}>"
+
+    def _start(self, timeout: float) -> None:
+        argv = [
+            str(self._mariadbd),
+            "--no-defaults",
+            f"--datadir={self.data_dir}",
+            f"--port={self._port}",
+            f"--bind-address={_PG_HOST}",
+            f"--socket={self.base_dir / 'mysqld.sock'}",
+            f"--pid-file={self.base_dir / 'mysqld.pid'}",
+            f"--log-error={self.log_path}",
+            f"--init-file={self.base_dir / 'init.sql'}",
+            *_MARIADB_SETTINGS,
+        ]
+        if self.run_as is not None:
+            argv.append(f"--user={self.run_as}")
+        self._process = subprocess.Popen(
+            argv,
+            cwd=self.base_dir,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        atexit.register(self._atexit)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._process.poll() is not None:
+                raise RuntimeError(
+                    f"mariadbd exited with code {self._process.returncode}\n{self.log_tail()}"
+                )
+            try:
+                conn = pyodbc.connect(self.connection_string(), timeout=2)
+            except pyodbc.Error:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"MariaDB not accepting logins on {_PG_HOST}:{self._port}\n"
+                        f"{self.log_tail()}"
+                    ) from None
+                time.sleep(0.05)
+            else:
+                conn.close()
+                return
+
+    def _atexit(self) -> None:
+        # Safety net for sessions that die without close(): no orphan mariadbd.
+        with contextlib.suppress(Exception):
+            self.close()
+
+
+_private_mariadb: MariaDBServer | None = None
+
+
+def private_mariadb() -> MariaDBServer:
+    """The process's private MariaDB server, started on first use (about 2 s) and stopped at
+    exit (or by :func:`close_private_mariadb`)."""
+    global _private_mariadb
+    if _private_mariadb is None or _private_mariadb._closed:
+        _private_mariadb = MariaDBServer.launch()
+    return _private_mariadb
+
+
+def close_private_mariadb() -> None:
+    """Stop the private MariaDB server if one was started."""
+    global _private_mariadb
+    server, _private_mariadb = _private_mariadb, None
+    if server is not None:
+        server.close()
+
 
 @functools.cache
 def _probe_mariadb(
@@ -613,30 +904,41 @@ def _probe_mariadb(
 
 
 def mariadb_options(
-    host: str = "127.0.0.1",
+    host: str | None = None,
     port: int = 3306,
     database: str = "test",
     user: str = "root",
     password: str = "",
 ) -> dict[str, str | int] | None:
-    """Options for a reachable MariaDB server, or ``None`` if it is not usable.
+    """Options for a usable MariaDB server, or ``None``.
 
-    Probes once per argument set (cached) with a ~2 s bound on the login:
-    ``DRIVER={MariaDB Unicode};SERVER=127.0.0.1;PORT=3306;DATABASE=test;UID=root;PWD=``.
-    The returned dict has driver, host, port, database, user, password. Why
-    it is unusable: :func:`mariadb_unavailable_reason` (same arguments).
+    Without ``host``: the private server of :func:`private_mariadb` (started on first use);
+    ``None`` only when it cannot start. With ``host``: that server, probed once per argument
+    set (cached) with a ~2 s bound on the login. The dict has driver, host, port, database,
+    user, password. Why it is unusable: :func:`mariadb_unavailable_reason` (same arguments).
     """
+    if host is None:
+        try:
+            return private_mariadb().odbc_options(database)
+        except RuntimeError:
+            return None
     return _probe_mariadb(host, port, database, user, password)[0]
 
 
 def mariadb_unavailable_reason(
-    host: str = "127.0.0.1",
+    host: str | None = None,
     port: int = 3306,
     database: str = "test",
     user: str = "root",
     password: str = "",
 ) -> str | None:
     """Why :func:`mariadb_options` returned ``None`` (for ``pytest.skip``); ``None`` if usable."""
+    if host is None:
+        try:
+            private_mariadb()
+        except RuntimeError as exc:
+            return f"the private MariaDB server did not start: {exc}"
+        return None
     return _probe_mariadb(host, port, database, user, password)[1]
 
 
@@ -703,7 +1005,12 @@ def _self_test() -> None:
         server.close()
     assert not base.exists()
 
-    print("mariadb:", mariadb_options() or mariadb_unavailable_reason())
+    t0 = time.perf_counter()
+    with MariaDBServer.launch() as mariadb:
+        print(f"started {mariadb!r} in {time.perf_counter() - t0:.2f}s")
+        databases = {str(r[0]) for r in mariadb.admin_execute("SHOW DATABASES")}
+        assert {"test", "test_schema", "test_schema_2"} <= databases, databases
+    assert not mariadb.base_dir.exists()
     with tempfile.TemporaryDirectory() as tmp:
         opts = sqlite_options(Path(tmp) / "t.db")
         conn = pyodbc.connect(f"DRIVER={{{opts['driver']}}};Database={opts['database']}")

@@ -1,7 +1,7 @@
 """Test bed: real ODBC drivers, a private PostgreSQL, and the backend contract fixtures.
 
 Every test that takes ``backend`` runs once per available backend: SQLite (a temp file) and
-PostgreSQL (a private server started here) always; MariaDB when one answers on 127.0.0.1:3306;
+PostgreSQL and MariaDB (private servers started here) always;
 Informix when ``INFORMIX_AIO_TEST_INFORMIX`` holds an ODBC connection string or DSN. Async
 tests run on asyncio, uvloop and trio through anyio's pytest plugin.
 """
@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests._servers import PostgresServer, mariadb_options, mariadb_unavailable_reason
+from tests._servers import MariaDBServer, PostgresServer, close_private_mariadb, private_mariadb
 
 INFORMIX_ENV = "INFORMIX_AIO_TEST_INFORMIX"
 BACKENDS = ("sqlite", "postgresql", "mariadb", "informix")
@@ -84,6 +84,19 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServ
         server.close()
 
 
+@pytest.fixture(scope="session")
+def mariadb_server() -> Iterator[MariaDBServer]:
+    """A private MariaDB server for the whole session (shared with ``mariadb_options()``)."""
+    try:
+        server = private_mariadb()
+    except RuntimeError as exc:
+        pytest.fail(f"the private MariaDB server did not start: {exc}")
+    try:
+        yield server
+    finally:
+        close_private_mariadb()
+
+
 def pg_backend(server: PostgresServer) -> Backend:
     """A PostgreSQL backend whose connections carry a per-test application_name."""
     b = Backend("postgresql", {}, pg=server)
@@ -100,10 +113,8 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     if name == "postgresql":
         return pg_backend(request.getfixturevalue("pg_server"))
     if name == "mariadb":
-        opts = mariadb_options()
-        if opts is None:
-            pytest.skip(f"no MariaDB reachable: {mariadb_unavailable_reason()}")
-        return Backend("mariadb", dict(opts))
+        server: MariaDBServer = request.getfixturevalue("mariadb_server")
+        return Backend("mariadb", server.odbc_options())
     target = os.environ.get(INFORMIX_ENV)
     if not target:
         pytest.skip(f"Informix backend not configured: set {INFORMIX_ENV} to a DSN or string")
