@@ -37,5 +37,10 @@ __all__ = [
     "url_to_connect_kwargs",
 ]
 
+try:  # Alembic finds InformixImpl once its module is imported
+    from . import alembic_impl as _alembic_impl  # noqa: F401
+except ImportError:  # the sqlalchemy extra brings alembic; without it, no migrations
+    pass
+
 #: The entry point SQLAlchemy loads for ``informix://``.
 dialect = InformixDialect_informix_aio
