@@ -245,6 +245,8 @@ class Connection:
     def autocommit(self, value: bool) -> None:
         if self._tx_stack:
             raise ProgrammingError("cannot change autocommit inside a transaction() block")
+        if self._aborted is not None:
+            raise self.aborted_error()
         try:
             self._handle().autocommit = bool(value)
         except pyodbc.Error as exc:
@@ -267,6 +269,15 @@ class Connection:
         if err.is_disconnect:
             self._broken = True
         return err
+
+    def add_output_converter(self, sql_type: int, fn: Callable[[Any], Any] | None) -> None:
+        """pyodbc's output converter for ``sql_type`` (``None`` removes it): ``fn`` receives
+        the column's raw bytes (``SQL_C_BINARY``), never ``None``."""
+        handle = self._handle()
+        if fn is None:
+            handle.remove_output_converter(sql_type)
+        else:
+            handle.add_output_converter(sql_type, fn)
 
     def getinfo(self, info_type: int) -> Any:
         """``SQLGetInfo``, e.g. ``getinfo(pyodbc.SQL_DBMS_VER)``."""

@@ -35,6 +35,7 @@ chosen from the SQLSTATE and the native code (never from pyodbc's own class, whi
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -53,6 +54,7 @@ __all__ = [
     "InternalError",
     "NotSupportedError",
     "OperationalError",
+    "Outcome",
     "PoolClosed",
     "PoolError",
     "PoolTimeout",
@@ -117,12 +119,35 @@ class OperationalError(DatabaseError):
     """The database's operation failed: lost connection, lock conflict, cancel, timeout."""
 
 
+class Outcome(str, enum.Enum):
+    """What became of a statement whose caller stopped waiting (:attr:`QueryCanceled.outcome`)."""
+
+    #: It never reached the driver and never will (it waited behind other work).
+    NOT_STARTED = "not started"
+    #: It was stopped, or its transaction is aborted and rolled back: nothing of it is kept.
+    ROLLED_BACK = "rolled back"
+    #: It was cancelled while running, and may have completed first: an autocommit write may
+    #: have taken effect. Check before retrying a write that is not idempotent.
+    UNKNOWN = "unknown"
+
+
 class QueryCanceled(OperationalError):
-    """The statement was cancelled in the driver (SQLCancel) before it finished."""
+    """The statement was cancelled in the driver (SQLCancel) before it finished.
+
+    ``outcome`` (an :class:`Outcome`) says what is known of its effect: ``UNKNOWN`` unless the
+    library knows better.
+    """
+
+    outcome: Outcome = Outcome.UNKNOWN
 
 
 class CommandTimeout(QueryCanceled, TimeoutError):
-    """A ``timeout=`` or ``command_timeout`` expired; the statement was cancelled in the driver."""
+    """A ``timeout=`` or ``command_timeout`` expired; the statement was cancelled in the driver.
+
+    ``outcome`` is ``NOT_STARTED`` when it never started, ``ROLLED_BACK`` inside a transaction
+    (which the cancellation aborted), and ``UNKNOWN`` for a statement that was running in
+    autocommit mode: it may have committed just before the cancel reached it.
+    """
 
 
 class IntegrityError(DatabaseError):

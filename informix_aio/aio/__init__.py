@@ -11,7 +11,9 @@ Runs on asyncio, uvloop and trio.
 
 from __future__ import annotations
 
-from ._connection import AsyncConnection, AsyncCursor, connect
+from .. import __version__, apilevel, paramstyle, threadsafety
+from ._connection import AsyncConnection, connect
+from ._cursor import AsyncCursor
 from ._pool import Pool, PoolStats, create_pool
 from ._pooled import PooledConnection
 from ._transaction import AsyncTransaction, TransactionState
@@ -24,6 +26,10 @@ __all__ = [
     "PoolStats",
     "PooledConnection",
     "TransactionState",
+    "__version__",
+    "apilevel",
     "connect",
     "create_pool",
+    "paramstyle",
+    "threadsafety",
 ]

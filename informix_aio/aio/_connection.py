@@ -1,8 +1,7 @@
-"""AsyncConnection and AsyncCursor: the awaitable API over the sync layer.
+"""AsyncConnection: the awaitable API over the sync layer.
 
 Every method that touches the driver is one :meth:`Worker.run` call: one thread round trip.
-``AsyncCursor.execute`` fetches the first batch of rows in that same trip, and the ``fetch*``
-methods serve from that buffer without crossing threads again.
+The cursor lives in :mod:`._cursor`, transaction blocks in :mod:`._transaction`.
 """
 
 from __future__ import annotations
@@ -10,31 +9,27 @@ from __future__ import annotations
 import logging
 import threading
 import warnings
-from collections.abc import Callable, Coroutine, Generator, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
 import anyio
 
+from .._cursor import Cursor
 from .._options import ConnectOptions, build_options
-from .._sync import Connection, Cursor, open_connection
+from .._sync import Connection, open_connection
+from .._validate import check_timeout
 from ..dialects import Dialect
-from ..errors import InterfaceError, ProgrammingError
-from ..rows import Description, RowFactory
+from ..errors import CommandTimeout, InterfaceError, Outcome
+from ..rows import RowFactory
+from ._cursor import DEFAULT_PREFETCH, AsyncCursor
 from ._transaction import AsyncTransaction, TransactionState
 from ._worker import Pending, Worker, cancel_job
 
-__all__ = ["AsyncConnection", "AsyncCursor", "connect"]
+__all__ = ["AsyncConnection", "connect"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-
-#: Rows fetched together with ``execute`` (and per later hop of ``fetchone``).
-DEFAULT_PREFETCH = 100
-#: Rows fetched per hop by ``async for`` (at least; ``arraysize`` can raise it).
-ITER_BATCH = 1000
-#: Closed cursors kept per connection for reuse (saves a driver handle and a hop each).
-SPARE_CURSORS = 4
 
 
 async def connect(*, command_timeout: float | None = None, **options: Any) -> AsyncConnection:
@@ -68,14 +63,15 @@ class AsyncConnection:
         #: refuse to work after it (a kept reference must not reach the next borrower).
         self.lease = 0
         self._open_cursors: set[AsyncCursor] = set()
+        #: What calls raise once the connection was terminated by its pool (PoolClosed).
+        self._closed_error: BaseException | None = None
 
     @classmethod
     async def open(
         cls, options: ConnectOptions, *, command_timeout: float | None = None
     ) -> AsyncConnection:
         """Open a connection from validated options (used by :func:`connect` and the pool)."""
-        if command_timeout is not None and command_timeout <= 0:
-            raise ValueError("command_timeout must be > 0")
+        check_timeout("command_timeout", command_timeout)
         worker = Worker()
         opened: list[Connection] = []
 
@@ -160,45 +156,91 @@ class AsyncConnection:
             self._worker.stop()
 
     # -- the one crossing -------------------------------------------------------------------
+    def _refuse(self) -> BaseException:
+        if self._closed_error is not None:
+            return self._closed_error
+        return InterfaceError("the connection is closed")
+
     def _call(
         self, fn: Callable[..., T], *args: Any, timeout: float | None = None
     ) -> Coroutine[Any, Any, T]:
         # A plain function returning the worker's coroutine: one frame less on every call.
         if self._closed:
-            raise InterfaceError("the connection is closed")
+            raise self._refuse()
         if timeout is None:
             timeout = self.command_timeout
+        elif timeout <= 0:
+            check_timeout("timeout", timeout)
         return self._worker.run(fn, *args, timeout=timeout, on_cancel=self._on_cancel)
 
     def _start(self, fn: Callable[..., T], *args: Any) -> Pending[T]:
         if self._closed:
-            raise InterfaceError("the connection is closed")
+            raise self._refuse()
         return self._worker.start(fn, *args)
 
     async def _call_shielded(self, fn: Callable[..., T], *args: Any) -> T:
         if self._closed:
-            raise InterfaceError("the connection is closed")
+            raise self._refuse()
         return await self._worker.run_shielded(fn, *args)
 
-    def _on_cancel(self, seq: int) -> None:
-        """A caller left while job ``seq`` may be running: stop it, then clean up after it."""
+    def _on_cancel(self, seq: int) -> bool:
+        """A caller left while job ``seq`` runs: stop it, then let the worker put the
+        connection's state right after it (:meth:`Connection.after_cancel`). Returns whether
+        the job ran inside a transaction, which the cancellation aborts."""
+        sync = self._sync
+        in_transaction = self._tx is not None or not self.autocommit or sync.suspect_transaction
         self.cancel_pending = True
-        canceller = cancel_job(self._worker, seq, self._sync.cancel)
-        # Decided now, on the loop: inside a transaction block, the block's exit rolls back.
-        block_open = self._tx is not None
+        canceller = cancel_job(self._worker, seq, sync.cancel)
         try:
-            self._worker.submit(self._after_cancel, canceller, block_open)
+            self._worker.submit(self._after_cancel, canceller)
         except InterfaceError:  # closed meanwhile
             self.cancel_pending = False
+        return in_transaction
 
-    def _after_cancel(self, canceller: threading.Thread, block_open: bool) -> None:
-        """Worker thread, after the cancelled job: roll back unless a transaction block will."""
+    def _after_cancel(self, canceller: threading.Thread) -> None:
+        """Worker thread, after the cancelled job: once the cancel helper is done (so it can
+        never hit a later statement), roll back or mark the transaction aborted."""
         canceller.join()
         try:
-            if not block_open:
-                self._sync.reset()
+            self._sync.after_cancel()
         finally:
             self.cancel_pending = False
+
+    async def _run_atomic(
+        self, job: Callable[[Callable[[], bool]], T], *, timeout: float | None
+    ) -> T:
+        """Run ``job(may_commit)``, a job that commits at its end (``executemany`` in
+        autocommit mode), so that a cancellation or timeout never hides a commit: a caller
+        that leaves before the commit starts gets its cancellation at once and the job rolls
+        back; once the commit started, the caller waits for it (shielded), then a
+        cancellation is re-raised, and a timeout that came too late returns the result."""
+        gate = _CommitGate()
+        pending = self._start(job, gate.may_commit)
+        if timeout is None:
+            timeout = self.command_timeout
+        try:
+            return await pending.result(self._on_cancel, timeout)  # type: ignore[return-value]
+        except CommandTimeout as exc:
+            if gate.leave():
+                if exc.outcome is Outcome.UNKNOWN:  # it will roll back: no commit can happen
+                    exc.outcome = Outcome.ROLLED_BACK
+                    exc.message = (
+                        f"the batch did not finish within its timeout of {timeout:g} s and was "
+                        "cancelled before its commit: nothing of it was written"
+                    )
+                    exc.args = (exc.message,)
+                raise
+            return await self._finish_commit(pending)
+        except anyio.get_cancelled_exc_class():
+            if not gate.leave():
+                with anyio.CancelScope(shield=True):
+                    await self._finish_commit(pending)
+            raise
+
+    async def _finish_commit(self, pending: Pending[T]) -> T:
+        with anyio.CancelScope(shield=True):
+            result = await pending.result()
+        return result  # type: ignore[return-value]
 
     async def run_sync(self, fn: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
         """Run ``fn(*args)`` on this connection's worker thread (for sync-layer extras such as
@@ -215,8 +257,16 @@ class AsyncConnection:
     async def executemany(
         self, sql: str, seq_of_params: Sequence[Sequence[Any]], *, timeout: float | None = None
     ) -> None:
-        """Run ``sql`` once per parameter set, atomically."""
-        await self._call(self._sync.executemany, sql, seq_of_params, timeout=timeout)
+        """Run ``sql`` once per parameter set, atomically: in autocommit mode the batch runs
+        in a transaction of its own, and its COMMIT is shielded like :meth:`commit`'s (a
+        cancellation that arrives during it waits for it; one that arrives before it rolls
+        the batch back)."""
+        sync = self._sync
+
+        def _job(may_commit: Callable[[], bool]) -> None:
+            sync.executemany(sql, seq_of_params, may_commit)
+
+        await self._run_atomic(_job, timeout=timeout)
 
     async def fetch(
         self,
@@ -256,12 +306,25 @@ class AsyncConnection:
         return await self._call(self._sync.ping, timeout=timeout)
 
     async def commit(self) -> None:
-        """Commit (DB-API mode). Shielded: a cancellation waits for the commit to finish."""
+        """Commit (DB-API mode). Shielded: a cancellation waits for the commit to finish.
+
+        :raises InternalError: a cancellation aborted the transaction; nothing is committed.
+        """
         await self._call_shielded(self._sync.commit)
 
     async def rollback(self) -> None:
-        """Roll back (DB-API mode). Shielded like :meth:`commit`."""
+        """Roll back (DB-API mode); also clears the aborted state a cancellation left.
+        Shielded like :meth:`commit`."""
         await self._call_shielded(self._sync.rollback)
+
+    async def getinfo(self, info_type: int) -> Any:
+        """``SQLGetInfo``, e.g. ``await conn.getinfo(pyodbc.SQL_DBMS_VER)``."""
+        return await self._call(self._sync.getinfo, info_type)
+
+    async def add_output_converter(self, sql_type: int, fn: Callable[[Any], Any] | None) -> None:
+        """pyodbc's output converter for ``sql_type`` on this connection (``None`` removes it):
+        ``fn`` receives the column's raw bytes (``SQL_C_BINARY``) or ``None``."""
+        await self._call(self._sync.add_output_converter, sql_type, fn)
 
     async def set_autocommit(self, value: bool) -> None:
         """Switch autocommit mode."""
@@ -330,13 +393,22 @@ class AsyncConnection:
         finally:
             worker.stop()
 
-    def terminate(self) -> None:
-        """Close without waiting: the close is queued behind whatever still runs."""
+    def terminate(self, error: BaseException | None = None) -> None:
+        """Close without waiting: the close is queued behind whatever still runs.
+
+        :param error: when given, the statement running is cancelled in the driver, and its
+            caller, every caller queued behind it and every later call get ``error`` at once
+            (the pool passes :class:`PoolClosed`).
+        """
         if self._closed:
             return
         self._closed = True
-        self._worker.submit(self._sync.close)
-        self._worker.stop()
+        self._closed_error = error
+        worker = self._worker
+        if error is not None:
+            worker.abort(error, self._sync.cancel)
+        worker.submit(self._sync.close)
+        worker.stop()
 
     async def __aenter__(self) -> AsyncConnection:
         return self
@@ -347,296 +419,33 @@ class AsyncConnection:
         await self.close()
 
 
+class _CommitGate:
+    """Decides, under a lock, between a caller who leaves and a job that commits: whichever
+    comes first wins, so a job never commits for a caller who already left, and a caller never
+    leaves while the commit runs."""
+
+    __slots__ = ("_lock", "_state")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._state = "open"
+
+    def may_commit(self) -> bool:
+        """Worker thread, right before COMMIT: False when the caller left (roll back)."""
+        with self._lock:
+            if self._state == "left":
+                return False
+            self._state = "committing"
+            return True
+
+    def leave(self) -> bool:
+        """Loop thread: the caller wants to leave; False once the commit has started."""
+        with self._lock:
+            if self._state == "committing":
+                return False
+            self._state = "left"
+            return True
+
+
 def _noop() -> None:
     pass
-
-
-class AsyncCursor:
-    """A cursor whose ``execute`` also fetches the first rows in the same thread round trip."""
-
-    __slots__ = (
-        "__weakref__",
-        "_ahead",
-        "_ahead_size",
-        "_closed",
-        "_conn",
-        "_description",
-        "_exhausted",
-        "_lease",
-        "_pos",
-        "_prefetch",
-        "_row_factory",
-        "_rowcount",
-        "_rows",
-        "_sync",
-        "arraysize",
-    )
-
-    def __init__(self, conn: AsyncConnection, row_factory: RowFactory | None, prefetch: int):
-        self._conn = conn
-        self._row_factory = row_factory
-        self._prefetch = prefetch
-        self._sync: Cursor | None = None
-        self._closed = False
-        self._description: Description | None = None
-        self._rowcount = -1
-        self._rows: list[Any] = []
-        self._pos = 0
-        self._exhausted = True
-        # A batch the worker is already fetching (read-ahead of ``async for``), and its size.
-        self._ahead: Pending[list[Any]] | None = None
-        self._ahead_size = 0
-        self._lease = conn.lease
-        self.arraysize = 1
-
-    def __await__(self) -> Generator[Any, None, AsyncCursor]:
-        """``await conn.cursor()`` works too (nothing to wait for)."""
-        return self._itself().__await__()
-
-    async def _itself(self) -> AsyncCursor:
-        return self
-
-    async def __aenter__(self) -> AsyncCursor:
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._close()
-
-    @property
-    def connection(self) -> AsyncConnection:
-        """The connection this cursor belongs to."""
-        return self._conn
-
-    @property
-    def description(self) -> Description | None:
-        """Column descriptions of the last query, or ``None``."""
-        return self._description
-
-    @property
-    def rowcount(self) -> int:
-        """Rows affected by the last statement, -1 when unknown."""
-        return self._rowcount
-
-    @property
-    def closed(self) -> bool:
-        """True once closed, or once its connection closed."""
-        return self._closed or self._conn.closed
-
-    def _check(self) -> None:
-        if self._closed:
-            raise InterfaceError("the cursor is closed")
-        if self._conn.closed:
-            raise InterfaceError("the cursor's connection is closed")
-        if self._lease != self._conn.lease:
-            raise InterfaceError("the cursor's connection was released to the pool")
-
-    def _ensure(self) -> Cursor:
-        """Worker thread: the sync cursor, a spare one reused or a new one made on first use."""
-        cur = self._sync
-        if cur is None:
-            spares = self._conn.spare_cursors
-            if spares:
-                cur = spares.pop()
-                cur.row_factory = self._row_factory
-            else:
-                cur = self._conn.sync_connection.cursor(row_factory=self._row_factory)
-            self._sync = cur
-        return cur
-
-    def _execute_job(
-        self, sql: str, params: Sequence[Any] | None, prefetch: int
-    ) -> tuple[Description | None, int, list[Any], bool]:
-        return self._ensure().execute_prefetch(sql, params, prefetch)
-
-    def _fetch_job(self, size: int) -> list[Any]:
-        return self._ensure().fetchmany(size)
-
-    def _reset_results(self) -> None:
-        self._rows, self._pos, self._exhausted = [], 0, True
-        self._description, self._rowcount = None, -1
-        self._ahead = None  # a read-ahead still queued runs first (FIFO); its rows are moot
-
-    async def execute(
-        self, sql: str, params: Sequence[Any] | None = None, *, timeout: float | None = None
-    ) -> AsyncCursor:
-        """Execute a statement and buffer its first rows, in one thread round trip."""
-        self._check()
-        self._reset_results()  # until the statement succeeds, no results (as after a failure)
-        conn = self._conn
-        conn._open_cursors.add(self)
-        desc, count, rows, exhausted = await conn._call(
-            self._execute_job, sql, params, self._prefetch, timeout=timeout
-        )
-        self._description, self._rowcount = desc, count
-        self._rows, self._exhausted = rows, exhausted
-        return self
-
-    async def executemany(
-        self, sql: str, seq_of_params: Sequence[Sequence[Any]], *, timeout: float | None = None
-    ) -> None:
-        """Execute once per parameter set, atomically."""
-        self._check()
-        self._reset_results()
-        self._conn._open_cursors.add(self)
-
-        def _job() -> int:
-            cur = self._ensure()
-            cur.executemany(sql, seq_of_params)
-            return cur.rowcount
-
-        self._rowcount = await self._conn._call(_job, timeout=timeout)
-
-    def _read_ahead(self, size: int) -> None:
-        """Queue the next batch now, so the worker fetches while the caller consumes."""
-        if self._ahead is None and not self._exhausted:
-            self._ahead, self._ahead_size = self._conn._start(self._fetch_job, size), size
-
-    async def _refill(self, size: int, timeout: float | None = None) -> None:
-        ahead = self._ahead
-        if ahead is not None:
-            size = self._ahead_size
-            if timeout is None:
-                rows = await ahead.result(self._conn._on_cancel)
-            else:
-                with anyio.fail_after(timeout):
-                    rows = await ahead.result(self._conn._on_cancel)
-            self._ahead = None
-        else:
-            rows = await self._conn._call(self._fetch_job, size, timeout=timeout)
-        self._rows, self._pos = rows, 0
-        self._exhausted = len(rows) < size
-
-    def _require_result(self) -> None:
-        self._check()
-        if self._description is None:
-            raise ProgrammingError("no results to fetch: the last statement returned no rows")
-
-    async def fetchone(self, *, timeout: float | None = None) -> Any:
-        """The next row, or ``None``; a thread hop only when the buffer is empty."""
-        pos, rows = self._pos, self._rows
-        if pos < len(rows):  # rows in the buffer imply a result; the checks of _check inline
-            conn = self._conn
-            if not (self._closed or conn._closed or self._lease != conn.lease):
-                self._pos = pos + 1
-                return rows[pos]
-        self._require_result()
-        if self._pos >= len(self._rows):
-            if self._exhausted:
-                return None
-            await self._refill(max(self._prefetch, self.arraysize), timeout)
-            if not self._rows:
-                return None
-        row = self._rows[self._pos]
-        self._pos += 1
-        return row
-
-    async def fetchmany(
-        self, size: int | None = None, *, timeout: float | None = None
-    ) -> list[Any]:
-        """Up to ``size`` rows (default :attr:`arraysize`)."""
-        self._require_result()
-        n = self.arraysize if size is None else size
-        if n < 0:
-            raise ProgrammingError("fetchmany size must be >= 0")
-        out = self._rows[self._pos : self._pos + n]
-        self._pos += len(out)
-        while len(out) < n and not self._exhausted:
-            await self._refill(max(n - len(out), self._prefetch), timeout)
-            more = self._rows[: n - len(out)]
-            self._pos = len(more)
-            out.extend(more)
-        return out
-
-    async def fetchall(self, *, timeout: float | None = None) -> list[Any]:
-        """All remaining rows."""
-        self._require_result()
-        out = self._rows[self._pos :]
-        self._rows, self._pos = [], 0
-        if self._ahead is not None and not self._exhausted:
-            await self._refill(self._ahead_size, timeout)
-            out.extend(self._rows)
-            self._rows = []
-        if not self._exhausted:
-
-            def _job() -> list[Any]:
-                return self._ensure().fetchall()
-
-            out.extend(await self._conn._call(_job, timeout=timeout))
-            self._exhausted = True
-        return out
-
-    def __aiter__(self) -> _Rows:
-        self._require_result()
-        # As many rows per hop as a raw ``fetchmany(1000)`` loop fetches per call; a larger
-        # ``arraysize`` makes the batches larger still. Memory stays two batches: the one
-        # being consumed and the one the worker reads ahead meanwhile.
-        return _Rows(self, max(self._prefetch, self.arraysize, ITER_BATCH))
-
-    async def close(self) -> None:
-        """Close the cursor without waiting. A cursor whose result was read to the end keeps
-        its driver cursor for the connection's next one; others queue a close."""
-        self._close()
-
-    def _close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._rows = []
-        cur, self._sync = self._sync, None
-        conn = self._conn
-        conn._open_cursors.discard(self)
-        if cur is None or conn.closed:
-            return
-        if self._lease != conn.lease:
-            return  # the pool closed it at release
-        spares = conn.spare_cursors
-        if (
-            self._exhausted
-            and self._ahead is None
-            and len(spares) < SPARE_CURSORS
-            and not conn._sync.cursors_hold_transaction
-        ):
-            spares.append(cur)  # the next execute on it closes this finished result
-        else:
-            conn._worker.submit(cur.close)
-
-    def _abandon(self) -> None:
-        """Its lease ended while it was open: close its driver cursor (queued)."""
-        self._closed = True
-        self._rows = []
-        self._conn._open_cursors.discard(self)
-        cur, self._sync = self._sync, None
-        if cur is not None and not self._conn.closed:
-            self._conn._worker.submit(cur.close)
-
-
-class _Rows:
-    """``async for row in cursor``: a class, not an async generator, so that leaving the loop
-    early leaves nothing to finalize; it advances the cursor's own position, so the rows after
-    a ``break`` are still there for ``fetchone``."""
-
-    __slots__ = ("_batch", "_cur")
-
-    def __init__(self, cur: AsyncCursor, batch: int) -> None:
-        self._cur, self._batch = cur, batch
-        cur._read_ahead(batch)
-
-    def __aiter__(self) -> _Rows:
-        return self
-
-    async def __anext__(self) -> Any:
-        cur = self._cur
-        pos = cur._pos
-        if pos < len(cur._rows):
-            cur._pos = pos + 1
-            return cur._rows[pos]
-        if cur._exhausted or cur._closed:
-            raise StopAsyncIteration
-        await cur._refill(self._batch)
-        cur._read_ahead(self._batch)
-        if not cur._rows:
-            raise StopAsyncIteration
-        cur._pos = 1
-        return cur._rows[0]

@@ -14,8 +14,9 @@ from ..rows import RowFactory
 
 if TYPE_CHECKING:
     from ..dialects import Dialect
-    from ._connection import AsyncConnection, AsyncCursor
-    from ._pool import Pool
+    from ._connection import AsyncConnection
+    from ._cursor import AsyncCursor
+    from ._pool_state import PoolState
     from ._transaction import AsyncTransaction
 
 __all__ = ["PooledConnection"]
@@ -33,7 +34,7 @@ class PooledConnection:
 
     __slots__ = ("_conn", "_pool")
 
-    def __init__(self, conn: AsyncConnection, pool: Pool) -> None:
+    def __init__(self, conn: AsyncConnection, pool: PoolState) -> None:
         self._conn: AsyncConnection | None = conn
         self._pool = pool
 

@@ -31,7 +31,7 @@ import sys
 from collections.abc import Callable
 from typing import Final
 
-__all__ = ["AFFINITY_ENV", "SCHED_ENV", "CpuFollower", "batch_policy", "cpu_reader"]
+__all__ = ["AFFINITY_ENV", "SCHED_ENV", "CpuFollower", "batch_policy", "cpu_reader", "process_cpus"]
 
 logger = logging.getLogger(__name__)
 
@@ -114,10 +114,9 @@ class CpuFollower:
     cpuset changed, a CPU went offline) gives the thread its original CPUs back and stops.
     """
 
-    __slots__ = ("_allowed", "_cpu", "_last", "_moves", "_rest", "enabled")
+    __slots__ = ("_cpu", "_last", "_moves", "_rest", "enabled")
 
     def __init__(self) -> None:
-        self._allowed = os.sched_getaffinity(0)  # restored on unpin (threads inherit the pin)
         self._cpu = -1  # the CPU this thread is pinned to; -1: not pinned
         self._last = -1  # the loop's CPU at the previous job
         self._moves = 0.0  # how often the loop moved between jobs lately (decaying)
@@ -155,7 +154,7 @@ class CpuFollower:
     def _unpin(self) -> None:
         self._cpu = -1
         try:
-            os.sched_setaffinity(0, self._allowed)
+            os.sched_setaffinity(0, process_cpus())
         except OSError:
             self.enabled = False
 
@@ -165,8 +164,15 @@ class CpuFollower:
         except OSError:
             self.enabled = False
             try:
-                os.sched_setaffinity(0, self._allowed)
+                os.sched_setaffinity(0, process_cpus())
             except OSError:
                 pass
             return
         self._cpu = cpu
+
+
+def process_cpus() -> set[int]:
+    """The CPUs the process may run on now: the main thread's current set (what ``taskset -p``
+    changes), read at each unpin, so an operator's later change is kept, never undone by a
+    mask a worker remembered from its start."""
+    return os.sched_getaffinity(os.getpid())

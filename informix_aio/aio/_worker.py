@@ -11,7 +11,11 @@ Cancellation is the reason this module exists. When a caller is cancelled while 
 :meth:`Worker.run` returns control at once and calls the ``on_cancel`` hook with the job's
 sequence number; :func:`cancel_job` then calls SQLCancel (from a short-lived helper thread,
 since SQLCancel may itself do network I/O) only while *that* job is the one running, so a
-late cancel can never hit the next caller's statement.
+late cancel can never hit the next caller's statement. A job whose caller left before it
+started is skipped, and a timeout says which of the two happened (:class:`Outcome`).
+
+A worker belongs to the event loop (or trio run) it was created in: a call from any other
+loop or thread is refused with :class:`InterfaceError` before anything is queued.
 
 Where the worker threads run (``SCHED_BATCH``, on the event loop's CPU) is :mod:`._sched`'s
 business: each worker applies it to itself, before its first job and before each job.
@@ -23,18 +27,18 @@ import asyncio
 import logging
 import threading
 import time
-import weakref
-from collections import deque
 from collections.abc import Callable
 from queue import SimpleQueue
 from typing import Any, Final, Generic, TypeVar
 
+import anyio
 import sniffio
 
-from ..errors import CommandTimeout, InterfaceError
+from ..errors import CommandTimeout, InterfaceError, Outcome
+from ._delivery import Completions, completions_for
 from ._sched import CpuFollower, batch_policy, cpu_reader
 
-__all__ = ["Pending", "Worker", "cancel_job"]
+__all__ = ["NOT_RUN", "OnCancel", "Pending", "Worker", "cancel_job"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,69 +46,21 @@ T = TypeVar("T")
 _STOP: Final = None
 
 
-class _Completions:
-    """Results on their way back to one asyncio loop, delivered in batches.
-
-    Under load many workers finish at once; each ``call_soon_threadsafe`` would write to the
-    loop's self-pipe and make the loop wake (and fight the workers for the GIL) once per
-    result. Here a worker only schedules a drain when none is pending, so one wake-up
-    delivers every result that arrived meanwhile.
-    """
-
-    __slots__ = ("_items", "_lock", "_loop", "_scheduled", "in_flight")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        # Weak: the registry below is keyed by the loop, and a strong reference from the value
-        # would keep every loop (and this object) alive forever.
-        self._loop = weakref.ref(loop)
-        self._items: deque[tuple[asyncio.Future[Any], Any, BaseException | None]] = deque()
-        self._lock = threading.Lock()
-        self._scheduled = False
-        #: Jobs with a waiter queued on this loop's workers and not yet delivered (loop thread
-        #: only: counted when queued, uncounted when drained; every such job is posted once).
-        self.in_flight = 0
-
-    def post(self, fut: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
-        """Worker thread: hand a result to the loop."""
-        self._items.append((fut, value, error))
-        with self._lock:
-            if self._scheduled:
-                return
-            self._scheduled = True
-        loop = self._loop()
-        if loop is None:
-            return
-        try:
-            loop.call_soon_threadsafe(self._drain)
-        except RuntimeError:  # the loop is closed: nobody is waiting any more
-            pass
-
-    def _drain(self) -> None:
-        """Loop thread: resolve every waiting future (those already done are skipped)."""
-        with self._lock:
-            self._scheduled = False
-        items = self._items
-        while items:
-            fut, value, error = items.popleft()
-            self.in_flight -= 1
-            if fut.done():
-                continue
-            if error is None:
-                fut.set_result(value)
-            else:
-                fut.set_exception(error)
+OnCancel = Callable[[int], bool]
+"""``on_cancel(seq)``: the caller of running job ``seq`` left; stop the job (never wait for
+it) and return whether it ran inside a transaction that the cancellation aborts."""
 
 
-_completions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Completions] = (
-    weakref.WeakKeyDictionary()
-)
+class _NotRun:
+    """The marker :meth:`Pending.result` returns for a job that was skipped."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NOT_RUN"
 
 
-def _completions_for(loop: asyncio.AbstractEventLoop) -> _Completions:
-    found = _completions.get(loop)
-    if found is None:
-        found = _completions[loop] = _Completions(loop)
-    return found
+NOT_RUN: Final = _NotRun()
 
 
 class _TrioWaiter:
@@ -122,6 +78,8 @@ class _TrioWaiter:
         return self.abandoned or self.event.is_set()
 
     def set(self, value: Any, error: BaseException | None) -> None:
+        if self.event.is_set():  # failed by Worker.abort already: the first outcome stands
+            return
         self.value, self.error = value, error
         self.event.set()
 
@@ -142,13 +100,18 @@ class Worker:
         self.running = 0  # sequence number of the job being run (worker thread writes)
         self.completed = 0  # sequence number of the last job finished (worker thread writes)
         self._stopped = False
+        # The waiter of the job the worker took last (worker thread writes), and the error that
+        # fails every job with a waiter from now on (Worker.abort).
+        self._current: Any = None
+        self._abort: BaseException | None = None
         # The loop's CPU when it last queued a job (loop thread writes; the worker follows it).
         self._getcpu = cpu_reader()
         self.loop_cpu = -1
         # Whether the loop had no other job in flight when it queued the last one (asyncio;
         # unknown on trio: True). Read by the worker's CpuFollower.
         self.loop_alone = True
-        self._completions: _Completions | None = None
+        self._completions: Completions | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         if self.backend == "trio":
             import trio
 
@@ -157,7 +120,7 @@ class Worker:
             target = self._main_trio
         elif self.backend == "asyncio":
             self._loop = asyncio.get_running_loop()
-            self._completions = _completions_for(self._loop)
+            self._completions = completions_for(self._loop)
             target = self._main_asyncio
         else:
             raise InterfaceError(f"unsupported async library {self.backend!r}")
@@ -195,10 +158,12 @@ class Worker:
             seq += 1
             if follower is not None:
                 follower.follow(self.loop_cpu, self.loop_alone)  # never raises
+            self._current = fut
             self.running = seq
-            if fut is not None and fut.done():  # skip a job whose caller already left
-                self.completed = seq
-                post(fut, None, None)  # dropped by the loop, which uncounts it
+            # Read after publishing the job: Worker.abort sets _abort before it reads _current.
+            if fut is not None and (fut.done() or self._abort is not None):
+                self.completed = seq  # skipped: its caller left, or the connection was killed
+                post(fut, None, self._abort)  # dropped by the loop if done; it uncounts it
                 continue
             try:
                 result = fn(*args)
@@ -225,94 +190,151 @@ class Worker:
             seq += 1
             if follower is not None:
                 follower.follow(self.loop_cpu)  # never raises
+            self._current = waiter
             self.running = seq
-            if waiter is not None and waiter.done():
-                self.completed = seq
-                continue
             value: Any = None
             error: BaseException | None = None
+            if waiter is not None and (waiter.done() or self._abort is not None):
+                self.completed = seq
+                if self._abort is not None and not waiter.done():
+                    self._deliver_trio(run_soon, waiter, None, self._abort)
+                continue
             try:
                 value = fn(*args)
             except BaseException as exc:
                 error = exc
             self.completed = seq
             if waiter is not None:
-                try:
-                    run_soon(waiter.set, value, error)
-                except self._trio.RunFinishedError:
-                    pass
+                self._deliver_trio(run_soon, waiter, value, error)
             elif error is not None:
                 logger.debug("background job %r failed: %r", fn, error)
 
+    def _deliver_trio(
+        self, run_soon: Any, waiter: _TrioWaiter, value: Any, error: BaseException | None
+    ) -> None:
+        try:
+            run_soon(waiter.set, value, error)
+        except self._trio.RunFinishedError:
+            pass
+
     # -- the loop side -------------------------------------------------------------------------
+    def _check_caller(self) -> None:
+        """Refuse a call from another event loop, trio run or thread, before it is queued: a
+        result could never come back to it (a trio run that ended would hang it forever)."""
+        loop = self._loop
+        if loop is not None:
+            try:
+                running: object = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is not loop:
+                raise InterfaceError(
+                    "this connection belongs to another event loop (or thread): a connection "
+                    "is used only in the event loop that opened it"
+                )
+            return
+        try:
+            token = self._trio.lowlevel.current_trio_token()
+        except RuntimeError:
+            token = None
+        if token is not self._token:
+            raise InterfaceError(
+                "this connection belongs to another trio.run() (or thread): a connection is "
+                "used only in the trio run that opened it"
+            )
+
     def _put(self, fn: Callable[..., Any], args: tuple[Any, ...], waiter: Any) -> int:
         if self._stopped:
             raise InterfaceError("the connection is closed")
-        completions = self._completions
-        if completions is not None and waiter is not None:
-            completions.in_flight += 1
-            self.loop_alone = completions.in_flight == 1
+        if waiter is not None:
+            self._check_caller()
+            completions = self._completions
+            if completions is not None:
+                completions.in_flight += 1
+                self.loop_alone = completions.in_flight == 1
         if self._getcpu is not None:
             self.loop_cpu = self._getcpu()
         self._submitted += 1
         self._queue.put((fn, args, waiter))
         return self._submitted
 
+    def _left(self, seq: int, on_cancel: OnCancel | None) -> bool:
+        """The caller of job ``seq`` stopped waiting: cancel the job if it may be running.
+        Returns whether the cancellation aborts a transaction (``on_cancel``'s answer)."""
+        if on_cancel is not None and self.running >= seq and self.completed < seq:
+            return on_cancel(seq)
+        return False
+
+    def _new_loop_future(self) -> asyncio.Future[Any]:
+        loop = self._loop
+        assert loop is not None
+        return loop.create_future()
+
     async def run(
         self,
         fn: Callable[..., T],
         *args: Any,
         timeout: float | None = None,
-        on_cancel: Callable[[int], None] | None = None,
+        on_cancel: OnCancel | None = None,
     ) -> T:
         """Run ``fn(*args)`` on the worker thread and return its result.
 
         :param timeout: seconds; on expiry ``on_cancel`` runs and :class:`CommandTimeout` is
-            raised at once, while the job itself is cancelled in the driver by the hook.
-        :param on_cancel: called with the job's sequence number when the caller leaves before
-            the job finished (cancellation or timeout): it must stop the job, not wait for it.
-        :raises InterfaceError: the worker is stopped (its connection is closed).
+            raised at once (its ``outcome`` says whether the job had started), while the job
+            itself is cancelled in the driver by the hook.
+        :param on_cancel: called with the job's sequence number when the caller leaves while
+            the job runs (cancellation or timeout): it must stop the job, not wait for it.
+        :raises InterfaceError: the worker is stopped (its connection is closed), or the call
+            comes from another event loop or thread.
         """
-        if self.backend == "asyncio":
-            fut: asyncio.Future[T] = self._loop.create_future()
+        loop = self._loop
+        if loop is not None:
+            fut: asyncio.Future[T] = loop.create_future()
             seq = self._put(fn, args, fut)
             if timeout is None:
                 try:
                     return await fut
                 except asyncio.CancelledError:
-                    if on_cancel is not None and self.completed < seq:
-                        on_cancel(seq)
+                    self._left(seq, on_cancel)
                     raise
-            handle = self._loop.call_later(timeout, self._expire, fut, seq, timeout, on_cancel)
+            handle = loop.call_later(timeout, self._expire, fut, seq, timeout, on_cancel)
             try:
                 return await fut
             except asyncio.CancelledError:
-                if on_cancel is not None and self.completed < seq and not handle.cancelled():
-                    on_cancel(seq)
+                if not handle.cancelled():
+                    self._left(seq, on_cancel)
                 raise
             finally:
                 handle.cancel()
         return await self._run_trio(fn, args, timeout, on_cancel)
 
     def _expire(
-        self,
-        fut: asyncio.Future[Any],
-        seq: int,
-        timeout: float,
-        on_cancel: Callable[[int], None] | None,
+        self, fut: asyncio.Future[Any], seq: int, timeout: float, on_cancel: OnCancel | None
     ) -> None:
-        if fut.done():
-            return
-        fut.set_exception(_timeout_error(timeout))
-        if on_cancel is not None and self.completed < seq:
-            on_cancel(seq)
+        if fut.done() or self.completed >= seq:
+            return  # finished: its result is on its way
+        err = CommandTimeout()
+        fut.set_exception(err)
+        # Read after the future is done: a job not yet started now sees that and is skipped.
+        self._describe(err, seq, timeout, on_cancel)
+
+    def _describe(
+        self, err: CommandTimeout, seq: int, timeout: float, on_cancel: OnCancel | None
+    ) -> None:
+        if self.running < seq:
+            outcome = Outcome.NOT_STARTED
+        else:
+            outcome = Outcome.ROLLED_BACK if self._left(seq, on_cancel) else Outcome.UNKNOWN
+        err.outcome = outcome
+        err.message = _TIMEOUT_MESSAGES[outcome].format(timeout=timeout)
+        err.args = (err.message,)
 
     async def _run_trio(
         self,
         fn: Callable[..., T],
         args: tuple[Any, ...],
         timeout: float | None,
-        on_cancel: Callable[[int], None] | None,
+        on_cancel: OnCancel | None,
     ) -> T:
         trio = self._trio
         waiter = _TrioWaiter(trio.Event())
@@ -323,16 +345,17 @@ class Worker:
             else:
                 with trio.move_on_after(timeout):
                     await waiter.event.wait()
+                if not waiter.event.is_set() and self.completed >= seq:
+                    await waiter.event.wait()  # finished: its result is on its way
         except trio.Cancelled:
             waiter.abandoned = True
-            if on_cancel is not None and self.completed < seq:
-                on_cancel(seq)
+            self._left(seq, on_cancel)
             raise
         if not waiter.event.is_set():
             waiter.abandoned = True
-            if on_cancel is not None and self.completed < seq:
-                on_cancel(seq)
-            raise _timeout_error(timeout or 0.0)
+            err = CommandTimeout()
+            self._describe(err, seq, timeout or 0.0, on_cancel)
+            raise err
         if waiter.error is not None:
             raise waiter.error
         result: T = waiter.value
@@ -342,31 +365,37 @@ class Worker:
         """Run ``fn(*args)`` to completion even if the caller is cancelled meanwhile.
 
         For COMMIT, ROLLBACK and close: a cancellation that arrives while they run is held
-        until they finish, then re-raised, so the caller never mistakes a commit the server
-        acknowledged for one that did not happen.
+        until they finish, then re-raised whatever their outcome (a failure is logged), so
+        the caller never mistakes a commit the server acknowledged for one that did not
+        happen, and a task group never loses the cancellation.
         """
-        if self.backend == "asyncio":
-            fut: asyncio.Future[T] = self._loop.create_future()
-            self._put(fn, args, fut)
-            cancelled = False
-            while True:
+        loop = self._loop
+        if loop is None:
+            return await self._run_shielded_trio(fn, args)
+        fut: asyncio.Future[T] = loop.create_future()
+        self._put(fn, args, fut)
+        try:
+            return await asyncio.shield(fut)
+        except asyncio.CancelledError as exc:
+            if fut.done():
+                raise
+            cancelled = exc  # re-raised as it is: a cancel scope knows its own by its message
+        # Cancelled while the work runs. anyio's shield keeps an anyio cancel scope from
+        # cancelling this task again on every loop iteration (a busy spin otherwise); a native
+        # asyncio cancel arrives once, and is absorbed by asyncio.shield until the work is done.
+        while not fut.done():
+            with anyio.CancelScope(shield=True):
                 try:
-                    result = await asyncio.shield(fut)
-                    break
-                except asyncio.CancelledError:
-                    if not fut.done():
-                        cancelled = True
-                        continue
-                    if fut.cancelled():
-                        raise
-                    cancelled = True
-                    exc = fut.exception()
-                    if exc is not None:
-                        logger.warning("%s failed while its caller was cancelled: %r", fn, exc)
-                    raise
-            if cancelled:
-                raise asyncio.CancelledError()
-            return result
+                    await asyncio.shield(fut)
+                except BaseException:  # the outcome is read from fut below
+                    pass
+        error = None if fut.cancelled() else fut.exception()
+        if error is not None:
+            logger.warning("%s failed while its caller was cancelled: %r", fn, error)
+            raise cancelled from error
+        raise cancelled
+
+    async def _run_shielded_trio(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         trio = self._trio
         waiter = _TrioWaiter(trio.Event())
         self._put(fn, args, waiter)
@@ -380,16 +409,33 @@ class Worker:
 
     def start(self, fn: Callable[..., T], *args: Any) -> Pending[T]:
         """Queue ``fn(*args)`` now and collect its result later with :meth:`Pending.result`
-        (read-ahead: the worker fetches the next batch while the caller consumes this one)."""
-        if self.backend == "asyncio":
+        (read-ahead: the worker fetches the next batch while the caller consumes this one).
+        Its outcome is kept even when a wait for it is cancelled."""
+        held = _Held(fn, args)
+        if self._loop is not None:
             fut: asyncio.Future[T] = self._loop.create_future()
-            return Pending(self, self._put(fn, args, fut), fut)
+            return Pending(self, self._put(held, (), fut), fut, held)
         waiter = _TrioWaiter(self._trio.Event())
-        return Pending(self, self._put(fn, args, waiter), waiter)
+        return Pending(self, self._put(held, (), waiter), waiter, held)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> int:
-        """Queue ``fn(*args)`` without waiting for it (errors are logged at DEBUG)."""
+        """Queue ``fn(*args)`` without waiting for it (errors are logged at DEBUG). Safe from
+        any thread."""
         return self._put(fn, args, None)
+
+    def abort(self, error: BaseException, cancel: Callable[[], bool]) -> None:
+        """Loop thread: fail the job that runs and every job queued with a waiter with
+        ``error`` (their callers get it at once), and cancel the running statement in the
+        driver; jobs without a waiter (clean-up, close) still run."""
+        self._abort = error
+        current = self._current  # read after _abort is set (see _main_asyncio)
+        if current is not None and not current.done():
+            if isinstance(current, _TrioWaiter):
+                current.set(None, error)
+            else:
+                current.set_exception(error)
+        if self.completed < self.running:
+            cancel_job(self, self.running, cancel)
 
     def stop(self) -> None:
         """Let the thread exit once the jobs already queued have run. Idempotent."""
@@ -398,40 +444,139 @@ class Worker:
             self._queue.put(_STOP)
 
 
+_TIMEOUT_MESSAGES: Final = {
+    Outcome.NOT_STARTED: (
+        "the statement did not start within its timeout of {timeout:g} s (it waited behind "
+        "other work on the connection) and will not run"
+    ),
+    Outcome.ROLLED_BACK: (
+        "the statement did not finish within its timeout of {timeout:g} s and was cancelled; "
+        "its transaction is aborted, so nothing of it will be committed"
+    ),
+    Outcome.UNKNOWN: (
+        "the statement did not finish within its timeout of {timeout:g} s and was cancelled "
+        "in the driver, but it may have completed first: its outcome is unknown (an "
+        "autocommit write may have taken effect)"
+    ),
+}
+
+
+class _Held:
+    """A job that keeps its own outcome, so that a caller who stopped waiting for it can
+    still collect it later (or learn that it never ran)."""
+
+    __slots__ = ("args", "error", "fn", "ran", "value")
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.fn, self.args = fn, args
+        self.ran = False
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+    def __call__(self) -> Any:
+        self.ran = True
+        try:
+            self.value = self.fn(*self.args)
+        except BaseException as exc:
+            self.error = exc
+            raise
+        return self.value
+
+
 class Pending(Generic[T]):
     """A job queued ahead of need (see :meth:`Worker.start`)."""
 
-    __slots__ = ("_seq", "_waiter", "_worker")
+    __slots__ = ("_held", "_left", "_seq", "_waiter", "_worker")
 
-    def __init__(self, worker: Worker, seq: int, waiter: Any) -> None:
-        self._worker, self._seq, self._waiter = worker, seq, waiter
+    def __init__(self, worker: Worker, seq: int, waiter: Any, held: _Held) -> None:
+        self._worker, self._seq, self._waiter, self._held = worker, seq, waiter, held
+        self._left = False
 
-    async def result(self, on_cancel: Callable[[int], None] | None = None) -> T:
-        """Wait for the job; if the caller is cancelled meanwhile, ``on_cancel`` runs as in
-        :meth:`Worker.run`."""
-        worker, waiter = self._worker, self._waiter
+    @property
+    def was_left(self) -> bool:
+        """True once a wait for this job was cancelled or timed out."""
+        return self._left
+
+    @property
+    def error(self) -> BaseException | None:
+        """The job's own error, once it ran and failed."""
+        return self._held.error
+
+    async def result(
+        self, on_cancel: OnCancel | None = None, timeout: float | None = None
+    ) -> T | _NotRun:
+        """Wait for the job. If the caller is cancelled (or ``timeout`` expires: then
+        :class:`CommandTimeout`), ``on_cancel`` runs as in :meth:`Worker.run`, and the job's
+        outcome is kept: a later call returns its rows, raises its error, or returns
+        :data:`NOT_RUN` when it was skipped. Never waits on a wait that was cancelled (an
+        abandoned trio event is never set; an asyncio future is cancelled with its waiter).
+        """
+        worker, waiter, seq = self._worker, self._waiter, self._seq
+        if not self._left:
+            try:
+                if isinstance(waiter, _TrioWaiter):
+                    return await self._wait_trio(waiter, on_cancel, timeout)
+                return await self._wait_asyncio(waiter, on_cancel, timeout)
+            except (CommandTimeout, anyio.get_cancelled_exc_class()):
+                # Whatever happens to the job now, its outcome is collected from _held.
+                self._left = True
+                if isinstance(waiter, _TrioWaiter):
+                    waiter.abandoned = True
+                raise
+        if worker.completed < seq:
+            await worker.run(_noop, timeout=timeout)  # FIFO: once it ran, the job is over
+        held = self._held
+        if not held.ran:
+            return NOT_RUN
+        if held.error is not None:
+            raise held.error
+        value: T = held.value
+        return value
+
+    async def _wait_asyncio(
+        self, fut: asyncio.Future[T], on_cancel: OnCancel | None, timeout: float | None
+    ) -> T:
+        worker, seq = self._worker, self._seq
+        handle = None
+        if timeout is not None:
+            loop = asyncio.get_running_loop()
+            handle = loop.call_later(timeout, worker._expire, fut, seq, timeout, on_cancel)
         try:
-            if isinstance(waiter, _TrioWaiter):
-                await waiter.event.wait()
-            else:
-                value: T = await waiter
-                return value
-        except BaseException:
-            if isinstance(waiter, _TrioWaiter):
-                waiter.abandoned = True
-            if on_cancel is not None and worker.completed < self._seq:
-                on_cancel(self._seq)
+            return await fut
+        except asyncio.CancelledError:
+            if handle is None or not handle.cancelled():
+                worker._left(seq, on_cancel)
             raise
+        finally:
+            if handle is not None:
+                handle.cancel()
+
+    async def _wait_trio(
+        self, waiter: _TrioWaiter, on_cancel: OnCancel | None, timeout: float | None
+    ) -> T:
+        worker, seq, trio = self._worker, self._seq, self._worker._trio
+        try:
+            with trio.move_on_after(timeout if timeout is not None else float("inf")):
+                await waiter.event.wait()
+            if not waiter.event.is_set() and worker.completed >= seq:
+                await waiter.event.wait()  # finished: its result is on its way
+        except trio.Cancelled:
+            waiter.abandoned = True
+            worker._left(seq, on_cancel)
+            raise
+        if not waiter.event.is_set():
+            waiter.abandoned = True
+            err = CommandTimeout()
+            worker._describe(err, seq, timeout or 0.0, on_cancel)
+            raise err
         if waiter.error is not None:
             raise waiter.error
         result: T = waiter.value
         return result
 
 
-def _timeout_error(timeout: float) -> CommandTimeout:
-    return CommandTimeout(
-        f"the statement did not finish within its timeout of {timeout:g} s and was cancelled"
-    )
+def _noop() -> None:
+    pass
 
 
 def cancel_job(

@@ -17,7 +17,7 @@ import anyio
 import pytest
 
 from informix_aio import aio
-from informix_aio.errors import QueryCanceled
+from informix_aio.errors import InternalError, QueryCanceled
 from tests.conftest import Backend, thread_baseline, wait_for_threads
 
 pytestmark = pytest.mark.anyio
@@ -85,7 +85,7 @@ async def test_cancel_inside_transaction_rolls_it_back(
     assert_clean(pg)
 
 
-async def test_cancel_in_dbapi_mode_rolls_back_the_implicit_transaction(
+async def test_cancel_in_dbapi_mode_rolls_back_the_implicit_transaction_and_aborts_it(
     pg: Backend, table: str
 ) -> None:
     async with await aio.connect(**pg.connect_kwargs(autocommit=False)) as c:
@@ -93,6 +93,9 @@ async def test_cancel_in_dbapi_mode_rolls_back_the_implicit_transaction(
         with anyio.move_on_after(0.2):
             await c.execute("SELECT pg_sleep(30)")
         assert wait_until_gone(pg, "pg_sleep(30)") == []
+        with pytest.raises(InternalError, match="aborted by a cancellation"):
+            await c.fetchval(f"SELECT COUNT(*) FROM {table}")
+        await c.rollback()
         assert await c.fetchval(f"SELECT COUNT(*) FROM {table}") == 0
         await c.rollback()
     assert_clean(pg)

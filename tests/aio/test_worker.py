@@ -15,6 +15,7 @@ from typing import TypeVar
 import anyio
 import pytest
 
+from informix_aio.aio._delivery import _registry as _completions
 from informix_aio.aio._sched import (
     AFFINITY_ENV,
     SCHED_ENV,
@@ -22,7 +23,7 @@ from informix_aio.aio._sched import (
     batch_policy,
     cpu_reader,
 )
-from informix_aio.aio._worker import Worker, _completions
+from informix_aio.aio._worker import Worker
 from informix_aio.errors import CommandTimeout, InterfaceError
 
 pytestmark = pytest.mark.anyio
@@ -333,7 +334,9 @@ async def test_timeout_raises_at_once_and_calls_the_cancel_hook() -> None:
     try:
         start = time.monotonic()
         with pytest.raises(CommandTimeout):
-            await w.run(time.sleep, 0.5, timeout=0.05, on_cancel=cancelled.append)
+            await w.run(
+                time.sleep, 0.5, timeout=0.05, on_cancel=lambda seq: bool(cancelled.append(seq))
+            )
         assert time.monotonic() - start < 0.4
         assert len(cancelled) == 1
     finally:

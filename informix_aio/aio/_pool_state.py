@@ -1,0 +1,227 @@
+"""The pool's state, in one place, and the transitions every path shares.
+
+State: ``_idle`` (a stack, most recently used on top, so the bottom ages and shrinks away),
+``_in_use`` (leased connections), ``_reaping`` (connections being reset or closed: each keeps
+its slot until its worker thread is free), ``_waiters`` (a FIFO of callers) and ``_opening``
+(connections being opened). Every connection the pool owns is in exactly one of the three
+collections, so :meth:`PoolState._owned` finds them all and ``close()`` can close every one,
+whatever it is doing. The paths that change the state live in :mod:`._pool_maintain` (opening,
+closing, replacing), :mod:`._pool_release` (release and reset) and :mod:`._pool_acquire`
+(acquire and waiters); :class:`Pool` (:mod:`._pool`) is the public face.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .._options import ConnectOptions
+from ..errors import Error, OperationalError
+from ._compat import BackgroundTasks
+from ._connection import AsyncConnection
+
+if TYPE_CHECKING:
+    from ._pool_acquire import Waiter
+    from ._pooled import PooledConnection
+
+__all__ = ["COUNTERS", "Hook", "PoolState", "PoolStats", "Slot"]
+
+Hook = Callable[["PooledConnection"], Awaitable[None]]
+
+#: The pool's counters, as :class:`PoolStats` names them.
+COUNTERS = (
+    "requests",
+    "requests_waited",
+    "wait_time_total",
+    "acquire_timeouts",
+    "requests_rejected",
+    "connections_opened",
+    "connections_closed",
+    "connections_failed",
+    "connections_lost",
+    "broken_on_return",
+    "reaped_after_cancel",
+    "health_checks",
+    "health_checks_failed",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStats:
+    """A snapshot of the pool (``pool.stats()``)."""
+
+    min_size: int
+    max_size: int
+    size: int  #: connections holding a slot: idle + in use + opening + reaping
+    idle: int
+    in_use: int
+    opening: int
+    reaping: int
+    waiting: int
+    requests: int  #: acquisitions served
+    requests_waited: int  #: of which had to wait
+    wait_time_total: float  #: seconds spent waiting, summed
+    acquire_timeouts: int
+    requests_rejected: int  #: TooManyRequests
+    connections_opened: int
+    connections_closed: int
+    connections_failed: int  #: connect attempts that failed
+    connections_lost: int  #: found disconnected (in use, or by a health check)
+    broken_on_return: int  #: released broken or in an unknown state
+    reaped_after_cancel: int  #: released while a cancelled statement was still running
+    health_checks: int
+    health_checks_failed: int
+
+
+class Slot:
+    """A pooled connection and its bookkeeping."""
+
+    __slots__ = ("conn", "created", "expires", "generation", "last_used", "uses")
+
+    def __init__(self, conn: AsyncConnection, generation: int, lifetime: float | None) -> None:
+        now = time.monotonic()
+        self.conn = conn
+        self.created = self.last_used = now
+        # Jitter spreads the replacements of connections opened together.
+        self.expires = None if lifetime is None else now + lifetime * random.uniform(0.9, 1.0)
+        self.generation = generation
+        self.uses = 0
+
+    def has_expired(self, now: float, generation: int, max_queries: int | None) -> bool:
+        return (
+            self.generation != generation
+            or (self.expires is not None and now >= self.expires)
+            or (max_queries is not None and self.uses >= max_queries)
+        )
+
+
+class PoolState:
+    """The state and its shared transitions; options are set by :class:`Pool`."""
+
+    min_size: int
+    max_size: int
+    acquire_timeout: float | None
+    max_waiting: int
+    max_lifetime: float | None
+    max_idle: float | None
+    max_queries: int | None
+    health_check: float | None
+    reap_timeout: float
+    reconnect_initial: float
+    reconnect_max: float
+    command_timeout: float | None
+    _setup: Hook | None
+    _reset: Hook | None
+    _options: ConnectOptions
+
+    def _init_state(self) -> None:
+        self._idle: deque[Slot] = deque()
+        self._in_use: dict[AsyncConnection, Slot] = {}
+        self._reaping: set[Slot] = set()
+        self._waiters: deque[Waiter] = deque()
+        self._opening = 0
+        self._generation = 0
+        self._suspect_before = 0.0  # idle connections last used before this get pinged
+        self._backoff = 0.0
+        #: The last connect attempt's error while no connection has proven the database
+        #: reachable since (a successful connect or a clean release clears it).
+        self._last_connect_error: BaseException | None = None
+        self._state = "new"
+        self._tasks: BackgroundTasks | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # One timer for every waiter's acquire timeout, armed for the earliest deadline.
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+        self._counters: dict[str, float] = dict.fromkeys(COUNTERS, 0)
+
+    def _size(self) -> int:
+        return len(self._idle) + len(self._in_use) + self._opening + len(self._reaping)
+
+    def _owned(self) -> list[Slot]:
+        """Every connection the pool owns, whatever it is doing."""
+        return [*self._idle, *self._in_use.values(), *self._reaping]
+
+    def _spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        assert self._tasks is not None
+        self._tasks.spawn(fn, *args)
+
+    def _put_back(self, slot: Slot) -> None:
+        """A clean connection: to the first waiter still waiting, else onto the idle stack."""
+        if self._state != "open":
+            self._close_now(slot)
+            return
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if waiter.accept(slot):
+                # Counted as in use from now on: the waiter may resume much later.
+                self._in_use[slot.conn] = slot
+                slot.last_used = time.monotonic()
+                return
+        self._idle.append(slot)
+
+    def _close_now(self, slot: Slot, error: BaseException | None = None) -> None:
+        """Close without waiting (queued behind what the connection still runs)."""
+        self._counters["connections_closed"] += 1
+        slot.conn.terminate(error)
+
+    def _unreachable_error(self) -> Error:
+        """The error a request gets while the database cannot be reached: the last connect
+        error's class (OperationalError for a refused or timed-out connect), chained."""
+        err = self._last_connect_error
+        if isinstance(err, Error):
+            new = type(err)(
+                err.message, sqlstate=err.sqlstate, native_code=err.native_code, is_disconnect=True
+            )
+            new.__cause__ = err
+            return new
+        new_err = OperationalError(f"cannot connect: {err!r}", is_disconnect=True)
+        new_err.__cause__ = err
+        return new_err
+
+    def _grow(self) -> None:
+        """Open connections for waiters and up to ``min_size``, within ``max_size``."""
+        raise NotImplementedError  # Maintenance
+
+    async def release(self, conn: PooledConnection | AsyncConnection) -> None:
+        """Give a borrowed connection back."""
+        raise NotImplementedError  # Releasing
+
+    def stats(self) -> PoolStats:
+        """A consistent snapshot of the pool's state and counters."""
+        c = self._counters
+        return PoolStats(
+            min_size=self.min_size,
+            max_size=self.max_size,
+            size=self._size(),
+            idle=len(self._idle),
+            in_use=len(self._in_use),
+            opening=self._opening,
+            reaping=len(self._reaping),
+            waiting=len(self._waiters),
+            requests=int(c["requests"]),
+            requests_waited=int(c["requests_waited"]),
+            wait_time_total=c["wait_time_total"],
+            acquire_timeouts=int(c["acquire_timeouts"]),
+            requests_rejected=int(c["requests_rejected"]),
+            connections_opened=int(c["connections_opened"]),
+            connections_closed=int(c["connections_closed"]),
+            connections_failed=int(c["connections_failed"]),
+            connections_lost=int(c["connections_lost"]),
+            broken_on_return=int(c["broken_on_return"]),
+            reaped_after_cancel=int(c["reaped_after_cancel"]),
+            health_checks=int(c["health_checks"]),
+            health_checks_failed=int(c["health_checks_failed"]),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<Pool {self._state} | Requests: {len(self._in_use)} active, "
+            f"{len(self._waiters)} queued | Connections: {len(self._in_use)} active, "
+            f"{len(self._idle)} idle, {self._opening} opening, {len(self._reaping)} reaping "
+            f"(max {self.max_size})>"
+        )
