@@ -30,10 +30,10 @@ from ._compiler import (
     InformixCompiler,
     InformixDDLCompiler,
     InformixIdentifierPreparer,
-    InformixTypeCompiler,
 )
 from ._connector import SyncConnector
 from ._reflection import ReflectionMixin
+from ._type_compiler import InformixTypeCompiler
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
