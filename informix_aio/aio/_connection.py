@@ -183,24 +183,28 @@ class AsyncConnection:
             raise self._refuse()
         return await self._worker.run_shielded(fn, *args)
 
-    def _on_cancel(self, seq: int) -> bool:
-        """A caller left while job ``seq`` runs: stop it, then let the worker put the
-        connection's state right after it (:meth:`Connection.after_cancel`). Returns whether
-        the job ran inside a transaction, which the cancellation aborts."""
+    def _on_cancel(self, seq: int, started: bool) -> bool:
+        """A caller left before job ``seq`` finished: stop it if it runs, then let the worker
+        put the connection's state right after it (:meth:`Connection.after_cancel`): a
+        cancellation inside a transaction aborts it, even one whose statement never started.
+        Returns whether the job belongs to a transaction."""
         sync = self._sync
         in_transaction = self._tx is not None or not self.autocommit or sync.suspect_transaction
+        if not started and not in_transaction:
+            return False  # it will be skipped, and nothing else depends on it
         self.cancel_pending = True
-        canceller = cancel_job(self._worker, seq, sync.cancel)
+        canceller = cancel_job(self._worker, seq, sync.cancel) if started else None
         try:
             self._worker.submit(self._after_cancel, canceller)
         except InterfaceError:  # closed meanwhile
             self.cancel_pending = False
         return in_transaction
 
-    def _after_cancel(self, canceller: threading.Thread) -> None:
+    def _after_cancel(self, canceller: threading.Thread | None) -> None:
         """Worker thread, after the cancelled job: once the cancel helper is done (so it can
         never hit a later statement), roll back or mark the transaction aborted."""
-        canceller.join()
+        if canceller is not None:
+            canceller.join()
         try:
             self._sync.after_cancel()
         finally:

@@ -46,9 +46,10 @@ T = TypeVar("T")
 _STOP: Final = None
 
 
-OnCancel = Callable[[int], bool]
-"""``on_cancel(seq)``: the caller of running job ``seq`` left; stop the job (never wait for
-it) and return whether it ran inside a transaction that the cancellation aborts."""
+OnCancel = Callable[[int, bool], bool]
+"""``on_cancel(seq, started)``: the caller of job ``seq`` left before it finished (``started``:
+it may be running; else it will be skipped). Stop the job if it runs (never wait for it) and
+return whether it belongs to a transaction, which the cancellation aborts."""
 
 
 class _NotRun:
@@ -259,10 +260,11 @@ class Worker:
         return self._submitted
 
     def _left(self, seq: int, on_cancel: OnCancel | None) -> bool:
-        """The caller of job ``seq`` stopped waiting: cancel the job if it may be running.
-        Returns whether the cancellation aborts a transaction (``on_cancel``'s answer)."""
-        if on_cancel is not None and self.running >= seq and self.completed < seq:
-            return on_cancel(seq)
+        """The caller of job ``seq`` stopped waiting before it finished: tell ``on_cancel``
+        (which cancels the job if it may be running). Returns whether the cancellation aborts
+        a transaction (``on_cancel``'s answer)."""
+        if on_cancel is not None and self.completed < seq:
+            return on_cancel(seq, self.running >= seq)
         return False
 
     def _new_loop_future(self) -> asyncio.Future[Any]:
@@ -282,8 +284,8 @@ class Worker:
         :param timeout: seconds; on expiry ``on_cancel`` runs and :class:`CommandTimeout` is
             raised at once (its ``outcome`` says whether the job had started), while the job
             itself is cancelled in the driver by the hook.
-        :param on_cancel: called with the job's sequence number when the caller leaves while
-            the job runs (cancellation or timeout): it must stop the job, not wait for it.
+        :param on_cancel: called (see :data:`OnCancel`) when the caller leaves before the job
+            finished (cancellation or timeout): it must stop the job, not wait for it.
         :raises InterfaceError: the worker is stopped (its connection is closed), or the call
             comes from another event loop or thread.
         """
@@ -321,10 +323,12 @@ class Worker:
     def _describe(
         self, err: CommandTimeout, seq: int, timeout: float, on_cancel: OnCancel | None
     ) -> None:
-        if self.running < seq:
+        started = self.running >= seq  # read after the job's waiter is done (see _expire)
+        in_transaction = self._left(seq, on_cancel)
+        if not started:
             outcome = Outcome.NOT_STARTED
         else:
-            outcome = Outcome.ROLLED_BACK if self._left(seq, on_cancel) else Outcome.UNKNOWN
+            outcome = Outcome.ROLLED_BACK if in_transaction else Outcome.UNKNOWN
         err.outcome = outcome
         err.message = _TIMEOUT_MESSAGES[outcome].format(timeout=timeout)
         err.args = (err.message,)

@@ -213,3 +213,41 @@ async def test_worker_that_misses_the_reap_deadline_is_replaced_and_its_slot_hel
         assert await pool.fetchval("SELECT 1") == 1  # served by another connection
         s = await wait_settled(pool, timeout=5)
         assert s.reaping == 0
+
+
+async def test_while_the_database_is_down_every_waiting_request_fails_fast(
+    victim: Backend,
+) -> None:
+    """Default acquire timeout (30 s): 40 concurrent requests while the server is stopped fail
+    with OperationalError within about one connect attempt, and the pool recovers by itself."""
+    assert victim.pg is not None
+    server = victim.pg
+    async with aio.create_pool(
+        **victim.connect_kwargs(login_timeout=2), min_size=2, max_size=4
+    ) as pool:
+        await anyio.to_thread.run_sync(server.stop)
+        try:
+            waits: list[float] = []
+
+            async def request() -> None:
+                start = time.monotonic()
+                with pytest.raises(OperationalError):
+                    with anyio.fail_after(10):
+                        async with pool.connection() as c:
+                            await c.fetchval("SELECT 1")
+                waits.append(time.monotonic() - start)
+
+            async with anyio.create_task_group() as tg:
+                for _ in range(40):
+                    tg.start_soon(request)
+            assert len(waits) == 40
+            assert max(waits) < 2 + 1.5, sorted(waits)[-5:]
+        finally:
+            await anyio.to_thread.run_sync(server.start)
+        with anyio.fail_after(15):
+            while True:
+                try:
+                    assert await pool.fetchval("SELECT 1") == 1
+                    break
+                except OperationalError:
+                    await anyio.sleep(0.1)

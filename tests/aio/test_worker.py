@@ -334,9 +334,7 @@ async def test_timeout_raises_at_once_and_calls_the_cancel_hook() -> None:
     try:
         start = time.monotonic()
         with pytest.raises(CommandTimeout):
-            await w.run(
-                time.sleep, 0.5, timeout=0.05, on_cancel=lambda seq: bool(cancelled.append(seq))
-            )
+            await w.run(time.sleep, 0.5, timeout=0.05, on_cancel=_record(cancelled))
         assert time.monotonic() - start < 0.4
         assert len(cancelled) == 1
     finally:
@@ -396,3 +394,61 @@ def test_finished_event_loops_are_not_kept_alive() -> None:
     gc.collect()
     assert all(r() is None for r in refs)
     assert all(r() is None or r() not in _completions for r in refs)
+
+
+def _record(into: list[int]) -> Callable[[int, bool], bool]:
+    """An ``on_cancel`` hook that records the job's sequence number (outside a transaction)."""
+
+    def hook(seq: int, started: bool) -> bool:
+        into.append(seq)
+        return False
+
+    return hook
+
+
+def test_a_connection_from_an_earlier_trio_run_is_refused_before_anything_runs() -> None:
+    trio = pytest.importorskip("trio")
+    ran: list[int] = []
+
+    async def open_worker() -> Worker:
+        return Worker()
+
+    w = trio.run(open_worker)
+    try:
+
+        async def use() -> None:
+            await w.run(ran.append, 1)
+
+        with pytest.raises(InterfaceError, match=r"another trio\.run"):
+            trio.run(use)
+        time.sleep(0.05)
+        assert ran == []
+    finally:
+        w.stop()
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs Linux and two CPUs",
+)
+def test_unpinning_restores_the_processs_current_cpus_not_those_seen_at_start() -> None:
+    from informix_aio.aio._sched import CpuFollower
+
+    everywhere = os.sched_getaffinity(0)
+    a, b = sorted(everywhere)[:2]
+    seen: list[set[int]] = []
+
+    def worker() -> None:
+        follower = CpuFollower()
+        follower._pin(a)
+        os.sched_setaffinity(os.getpid(), {b})  # an operator's `taskset -p` meanwhile
+        follower._unpin()
+        seen.append(os.sched_getaffinity(0))
+
+    try:
+        t = threading.Thread(target=worker)
+        t.start()
+        t.join()
+    finally:
+        os.sched_setaffinity(os.getpid(), everywhere)
+    assert seen == [{b}]
