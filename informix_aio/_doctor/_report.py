@@ -27,6 +27,7 @@ from ._environment import (
 )
 from ._findings import INFORMIX_ABSENT, INFORMIX_REGISTERED, INFORMIX_TARGETED, Finding
 from ._target import check_target_driver, describe_target
+from ._tls import check_tls
 
 __all__ = ["Report", "run_doctor"]
 
@@ -107,6 +108,7 @@ def run_doctor(
     add(sqlhosts)
     if target is not None and target.is_informix:
         add(check_sqlhosts_entry(entries, target.keywords, env))
+        report.findings.extend(check_tls(target.keywords, env))
     if options is not None and target is not None:
         findings, report.connection = check_connection(options, target, env, timeout)
         report.findings.extend(findings)
