@@ -220,22 +220,21 @@ def split_pyodbc_args(exc: BaseException) -> tuple[str | None, str]:
     return None, repr(exc)
 
 
-def translate(exc: BaseException, dialect: Dialect | None = None) -> Error:
+def translate(exc: BaseException, dialect: Dialect) -> Error:
     """Turn a ``pyodbc.Error`` (or any driver exception) into the matching :class:`Error`.
 
     The result chains ``exc`` as its ``__cause__``; raise it with ``raise translate(e) from e``.
 
     :param exc: the exception pyodbc raised.
     :param dialect: the connection's dialect, which reads native codes from the message and
-        refines the classification. Without one, the generic SQLSTATE rules apply.
+        refines the classification (``Dialect()``, the generic one, applies the SQLSTATE rules
+        alone). Passed in, so that this module never imports the dialects, which import it.
     :returns: an instance of the PEP 249 class that fits, never raised here.
     """
-    from .dialects.base import Dialect as _BaseDialect
-
     sqlstate, message = split_pyodbc_args(exc)
     if sqlstate is None and message.startswith(_PYODBC_INTERFACE_MESSAGES):
         return _chain(InterfaceError(message), exc)
-    d = dialect if dialect is not None else _BaseDialect()
+    d = dialect
     native = d.native_code(message, exc)
     isam = d.isam_code(message)
     c = d.classify(sqlstate, native, isam, message, exc)

@@ -147,7 +147,7 @@ def test_translate_chains_the_driver_exception_as_cause() -> None:
 
 
 def test_translate_without_dialect_uses_the_generic_sqlstate_rules() -> None:
-    err = translate(pyodbc_error("23000", "[23000] duplicate (1062) (SQLExecDirectW)"))
+    err = translate(pyodbc_error("23000", "[23000] duplicate (1062) (SQLExecDirectW)"), GENERIC)
     assert type(err) is IntegrityError
     assert err.native_code == 1062
 
@@ -471,14 +471,14 @@ def test_hyt00_query_timeout_is_command_timeout() -> None:
 
 
 def test_hy008_operation_canceled_is_query_canceled() -> None:
-    err = translate(pyodbc.Error("HY008", "[HY008] Operation canceled (0) (SQLExecDirectW)"))
+    err = translate(pyodbc.Error("HY008", "[HY008] Operation canceled (0) (SQLExecDirectW)"), GENERIC)
     assert type(err) is QueryCanceled
 
 
 def test_unknown_sqlstate_falls_back_to_pyodbcs_class() -> None:
-    err = translate(pyodbc.ProgrammingError("ZZ999", "[ZZ999] odd (0) (SQLExecDirectW)"))
+    err = translate(pyodbc.ProgrammingError("ZZ999", "[ZZ999] odd (0) (SQLExecDirectW)"), GENERIC)
     assert type(err) is ProgrammingError
-    err = translate(pyodbc.Error("ZZ999", "[ZZ999] odd (0) (SQLExecDirectW)"))
+    err = translate(pyodbc.Error("ZZ999", "[ZZ999] odd (0) (SQLExecDirectW)"), GENERIC)
     assert type(err) is DatabaseError
 
 

@@ -353,6 +353,20 @@ class AsyncCursor:
     def _close(self) -> None:
         if self._closed:
             return
+        if self._lease != self._conn.lease:
+            self._closed = True  # the pool took care of it at release (_abandon)
+            return
+        self._retire()
+
+    def _abandon(self) -> None:
+        """Its lease ended while it was open (the seed guide's cursors are never closed)."""
+        if not self._closed:
+            self._retire()
+
+    def _retire(self) -> None:
+        """Close: a cursor whose result was read to the end (pyodbc closed it at SQL_NO_DATA)
+        goes to the connection's spares with no hop and no job, so a lease whose cursor was
+        left open still releases through the pool's fast path; any other queues its close."""
         self._closed = True
         self._rows = []
         cur, self._sync = self._sync, None
@@ -360,8 +374,6 @@ class AsyncCursor:
         conn._open_cursors.discard(self)
         if cur is None or conn.closed:
             return
-        if self._lease != conn.lease:
-            return  # the pool closed it at release
         spares = conn.spare_cursors
         if (
             self._exhausted
@@ -372,15 +384,6 @@ class AsyncCursor:
             spares.append(cur)  # the next execute on it closes this finished result
         else:
             conn._worker.submit(cur.close)
-
-    def _abandon(self) -> None:
-        """Its lease ended while it was open: close its driver cursor (queued)."""
-        self._closed = True
-        self._rows = []
-        self._conn._open_cursors.discard(self)
-        cur, self._sync = self._sync, None
-        if cur is not None and not self._conn.closed:
-            self._conn._worker.submit(cur.close)
 
 
 class _Rows:

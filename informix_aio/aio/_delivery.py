@@ -1,4 +1,7 @@
-"""How results travel from worker threads back to an asyncio loop: in batches.
+"""How results travel from worker threads back to the event loop.
+
+On trio, through the run's token, to a :class:`TrioWaiter` (an event plus the outcome). On
+asyncio, in batches:
 
 Under load many workers finish at once; a ``call_soon_threadsafe`` per result would write to
 the loop's self-pipe and wake the loop (and make it fight the workers for the GIL) once per
@@ -15,7 +18,7 @@ import weakref
 from collections import deque
 from typing import Any
 
-__all__ = ["Completions", "completions_for"]
+__all__ = ["Completions", "TrioWaiter", "completions_for"]
 
 
 class Completions:
@@ -76,3 +79,24 @@ def completions_for(loop: asyncio.AbstractEventLoop) -> Completions:
     if found is None:
         found = _registry[loop] = Completions(loop)
     return found
+
+
+class TrioWaiter:
+    """A trio caller's side of a job: an event plus the outcome."""
+
+    __slots__ = ("abandoned", "error", "event", "value")
+
+    def __init__(self, event: Any) -> None:
+        self.event = event
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.abandoned = False
+
+    def done(self) -> bool:
+        return self.abandoned or self.event.is_set()
+
+    def set(self, value: Any, error: BaseException | None) -> None:
+        if self.event.is_set():  # failed by Worker.abort already: the first outcome stands
+            return
+        self.value, self.error = value, error
+        self.event.set()

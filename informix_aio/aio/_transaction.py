@@ -12,7 +12,7 @@ import logging
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from .._sync import TransactionToken
+from .._transactions import TransactionToken
 from ..dialects import normalize_isolation
 from ..errors import InterfaceError
 

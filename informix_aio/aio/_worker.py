@@ -29,13 +29,14 @@ import threading
 import time
 from collections.abc import Callable
 from queue import SimpleQueue
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, TypeVar
 
 import anyio
 import sniffio
 
 from ..errors import CommandTimeout, InterfaceError, Outcome
-from ._delivery import Completions, completions_for
+from ._delivery import Completions, TrioWaiter, completions_for
+from ._pending import NOT_RUN, Held, Pending
 from ._sched import CpuFollower, batch_policy, cpu_reader
 
 __all__ = ["NOT_RUN", "OnCancel", "Pending", "Worker", "cancel_job"]
@@ -50,39 +51,6 @@ OnCancel = Callable[[int, bool], bool]
 """``on_cancel(seq, started)``: the caller of job ``seq`` left before it finished (``started``:
 it may be running; else it will be skipped). Stop the job if it runs (never wait for it) and
 return whether it belongs to a transaction, which the cancellation aborts."""
-
-
-class _NotRun:
-    """The marker :meth:`Pending.result` returns for a job that was skipped."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "NOT_RUN"
-
-
-NOT_RUN: Final = _NotRun()
-
-
-class _TrioWaiter:
-    """A trio caller's side of a job: an event plus the outcome."""
-
-    __slots__ = ("abandoned", "error", "event", "value")
-
-    def __init__(self, event: Any) -> None:
-        self.event = event
-        self.value: Any = None
-        self.error: BaseException | None = None
-        self.abandoned = False
-
-    def done(self) -> bool:
-        return self.abandoned or self.event.is_set()
-
-    def set(self, value: Any, error: BaseException | None) -> None:
-        if self.event.is_set():  # failed by Worker.abort already: the first outcome stands
-            return
-        self.value, self.error = value, error
-        self.event.set()
 
 
 class Worker:
@@ -211,7 +179,7 @@ class Worker:
                 logger.debug("background job %r failed: %r", fn, error)
 
     def _deliver_trio(
-        self, run_soon: Any, waiter: _TrioWaiter, value: Any, error: BaseException | None
+        self, run_soon: Any, waiter: TrioWaiter, value: Any, error: BaseException | None
     ) -> None:
         try:
             run_soon(waiter.set, value, error)
@@ -341,7 +309,7 @@ class Worker:
         on_cancel: OnCancel | None,
     ) -> T:
         trio = self._trio
-        waiter = _TrioWaiter(trio.Event())
+        waiter = TrioWaiter(trio.Event())
         seq = self._put(fn, args, waiter)
         try:
             if timeout is None:
@@ -401,7 +369,7 @@ class Worker:
 
     async def _run_shielded_trio(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         trio = self._trio
-        waiter = _TrioWaiter(trio.Event())
+        waiter = TrioWaiter(trio.Event())
         self._put(fn, args, waiter)
         with trio.CancelScope(shield=True):
             await waiter.event.wait()
@@ -415,11 +383,11 @@ class Worker:
         """Queue ``fn(*args)`` now and collect its result later with :meth:`Pending.result`
         (read-ahead: the worker fetches the next batch while the caller consumes this one).
         Its outcome is kept even when a wait for it is cancelled."""
-        held = _Held(fn, args)
+        held = Held(fn, args)
         if self._loop is not None:
             fut: asyncio.Future[T] = self._loop.create_future()
             return Pending(self, self._put(held, (), fut), fut, held)
-        waiter = _TrioWaiter(self._trio.Event())
+        waiter = TrioWaiter(self._trio.Event())
         return Pending(self, self._put(held, (), waiter), waiter, held)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> int:
@@ -434,7 +402,7 @@ class Worker:
         self._abort = error
         current = self._current  # read after _abort is set (see _main_asyncio)
         if current is not None and not current.done():
-            if isinstance(current, _TrioWaiter):
+            if isinstance(current, TrioWaiter):
                 current.set(None, error)
             else:
                 current.set_exception(error)
@@ -463,124 +431,6 @@ _TIMEOUT_MESSAGES: Final = {
         "autocommit write may have taken effect)"
     ),
 }
-
-
-class _Held:
-    """A job that keeps its own outcome, so that a caller who stopped waiting for it can
-    still collect it later (or learn that it never ran)."""
-
-    __slots__ = ("args", "error", "fn", "ran", "value")
-
-    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        self.fn, self.args = fn, args
-        self.ran = False
-        self.value: Any = None
-        self.error: BaseException | None = None
-
-    def __call__(self) -> Any:
-        self.ran = True
-        try:
-            self.value = self.fn(*self.args)
-        except BaseException as exc:
-            self.error = exc
-            raise
-        return self.value
-
-
-class Pending(Generic[T]):
-    """A job queued ahead of need (see :meth:`Worker.start`)."""
-
-    __slots__ = ("_held", "_left", "_seq", "_waiter", "_worker")
-
-    def __init__(self, worker: Worker, seq: int, waiter: Any, held: _Held) -> None:
-        self._worker, self._seq, self._waiter, self._held = worker, seq, waiter, held
-        self._left = False
-
-    @property
-    def was_left(self) -> bool:
-        """True once a wait for this job was cancelled or timed out."""
-        return self._left
-
-    @property
-    def error(self) -> BaseException | None:
-        """The job's own error, once it ran and failed."""
-        return self._held.error
-
-    async def result(
-        self, on_cancel: OnCancel | None = None, timeout: float | None = None
-    ) -> T | _NotRun:
-        """Wait for the job. If the caller is cancelled (or ``timeout`` expires: then
-        :class:`CommandTimeout`), ``on_cancel`` runs as in :meth:`Worker.run`, and the job's
-        outcome is kept: a later call returns its rows, raises its error, or returns
-        :data:`NOT_RUN` when it was skipped. Never waits on a wait that was cancelled (an
-        abandoned trio event is never set; an asyncio future is cancelled with its waiter).
-        """
-        worker, waiter, seq = self._worker, self._waiter, self._seq
-        if not self._left:
-            try:
-                if isinstance(waiter, _TrioWaiter):
-                    return await self._wait_trio(waiter, on_cancel, timeout)
-                return await self._wait_asyncio(waiter, on_cancel, timeout)
-            except (CommandTimeout, anyio.get_cancelled_exc_class()):
-                # Whatever happens to the job now, its outcome is collected from _held.
-                self._left = True
-                if isinstance(waiter, _TrioWaiter):
-                    waiter.abandoned = True
-                raise
-        if worker.completed < seq:
-            await worker.run(_noop, timeout=timeout)  # FIFO: once it ran, the job is over
-        held = self._held
-        if not held.ran:
-            return NOT_RUN
-        if held.error is not None:
-            raise held.error
-        value: T = held.value
-        return value
-
-    async def _wait_asyncio(
-        self, fut: asyncio.Future[T], on_cancel: OnCancel | None, timeout: float | None
-    ) -> T:
-        worker, seq = self._worker, self._seq
-        handle = None
-        if timeout is not None:
-            loop = asyncio.get_running_loop()
-            handle = loop.call_later(timeout, worker._expire, fut, seq, timeout, on_cancel)
-        try:
-            return await fut
-        except asyncio.CancelledError:
-            if handle is None or not handle.cancelled():
-                worker._left(seq, on_cancel)
-            raise
-        finally:
-            if handle is not None:
-                handle.cancel()
-
-    async def _wait_trio(
-        self, waiter: _TrioWaiter, on_cancel: OnCancel | None, timeout: float | None
-    ) -> T:
-        worker, seq, trio = self._worker, self._seq, self._worker._trio
-        try:
-            with trio.move_on_after(timeout if timeout is not None else float("inf")):
-                await waiter.event.wait()
-            if not waiter.event.is_set() and worker.completed >= seq:
-                await waiter.event.wait()  # finished: its result is on its way
-        except trio.Cancelled:
-            waiter.abandoned = True
-            worker._left(seq, on_cancel)
-            raise
-        if not waiter.event.is_set():
-            waiter.abandoned = True
-            err = CommandTimeout()
-            worker._describe(err, seq, timeout or 0.0, on_cancel)
-            raise err
-        if waiter.error is not None:
-            raise waiter.error
-        result: T = waiter.value
-        return result
-
-
-def _noop() -> None:
-    pass
 
 
 def cancel_job(
