@@ -66,8 +66,8 @@ bench: system $(BENCH_STAMP) ## install '.[bench]' and run benchmarks.run
 		else echo "wrk is missing: scenario 3 falls back to a Python load generator (sudo apt-get install wrk)"; fi; }
 	$(VPY) -m benchmarks.run
 
-soak: system venv ## pool soak test (tests/aio/test_pool_soak.py --soak)
-	$(VPY) -m pytest tests/aio/test_pool_soak.py -q --soak
+soak: system venv ## pool soak and the randomized cancellation mix, for minutes (--soak)
+	$(VPY) -m pytest tests/aio/test_pool_soak.py tests/aio/test_randomized.py -q --soak
 
 test-informix: ## tests against a real Informix in Docker (odbc/informix/docker-compose.yml)
 	@if ! docker info >/dev/null 2>&1; then \
