@@ -21,6 +21,8 @@ from .harness import ScenarioResult, Series, Target
 __all__ = ["fmt", "write", "write_chart", "write_json", "write_markdown"]
 
 OURS_COLOUR = "#1f77b4"
+SEED_COLOUR = "#0b3d91"  #: the seed guide's form, the code users bring
+OURS_OFF_COLOUR = "#9ecae1"  #: informix-aio with its worker scheduling measures switched off
 OTHER_COLOUR = "#b0b0b0"
 BASELINE_COLOUR = "#6b6b6b"
 
@@ -58,6 +60,108 @@ def _is_baseline(series: Series) -> bool:
 
 
 # -- markdown -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Forms:
+    """One side-by-side table: the forms of a scenario (series keys and column titles), and
+    the ratios (numerator, denominator) computed from their medians."""
+
+    scenario: str
+    title: str
+    columns: tuple[tuple[str, str], ...]
+    ratios: tuple[tuple[str, str, str], ...]  #: numerator, denominator, column title
+
+
+#: The seed guide's form next to the shortcuts and the other libraries.
+FORMS: tuple[_Forms, ...] = (
+    _Forms(
+        "pool",
+        "Scenario 2, pool (queries/s, median)",
+        (
+            ("ours_seed", "seed form"),
+            ("ours_lease", "connection() + fetchval"),
+            ("ours_shortcut", "pool.fetchval"),
+            ("aioodbc", "aioodbc pool"),
+        ),
+        (
+            ("ours_seed", "ours_lease", "seed / fetchval"),
+            ("ours_seed", "aioodbc", "seed / aioodbc"),
+        ),
+    ),
+    _Forms(
+        "pool",
+        "Scenario 2, worker scheduling measures: defaults and switched off (queries/s, median)",
+        (
+            ("ours_seed", "seed form"),
+            ("ours_seed_off", "seed form, off"),
+            ("ours_lease", "connection() + fetchval"),
+            ("ours_lease_off", "connection() + fetchval, off"),
+        ),
+        (
+            ("ours_seed", "ours_seed_off", "seed: defaults / off"),
+            ("ours_lease", "ours_lease_off", "fetchval: defaults / off"),
+        ),
+    ),
+    _Forms(
+        "fastapi",
+        "Scenario 3, FastAPI (requests/s, median)",
+        (
+            ("ours_seed", "seed form: Depends(get_conn)"),
+            ("ours", "Connection dependency"),
+            ("ours_pool", "pool.fetchrow"),
+            ("aioodbc", "aioodbc"),
+            ("sync", "sync def route"),
+        ),
+        (("ours_seed", "aioodbc", "seed / aioodbc"), ("ours_seed", "sync", "seed / sync")),
+    ),
+)
+
+
+def _median(res: ScenarioResult, key: str, group: str) -> float:
+    try:
+        return res.find(key, group).stats.median
+    except KeyError:
+        return float("nan")
+
+
+def _forms_tables(results: Sequence[ScenarioResult]) -> list[str]:
+    """The tables of :data:`FORMS` for the scenarios of this run (groups as rows)."""
+    out: list[str] = []
+    by_key = {r.key: r for r in results if not r.error}
+    for forms in FORMS:
+        res = by_key.get(forms.scenario)
+        if res is None:
+            continue
+        groups = list(dict.fromkeys(s.group for s in res.series))
+        groups = [
+            g
+            for g in groups
+            if all(any(s.key == k and s.group == g for s in res.series) for k, _ in forms.columns)
+        ]
+        if not groups:
+            continue
+        titles = dict(forms.columns)
+        head = ["case", *titles.values(), *(r[2] for r in forms.ratios)]
+        out += ["", f"**{forms.title}**", "", "| " + " | ".join(head) + " |"]
+        out.append("| --- |" + " ---: |" * (len(head) - 1))
+        for g in groups:
+            cells = [g or "-"] + [fmt(_median(res, k, g)) for k, _ in forms.columns]
+            cells += [
+                f"{_median(res, a, g) / _median(res, b, g):.2f} x" for a, b, _ in forms.ratios
+            ]
+            out.append("| " + " | ".join(cells) + " |")
+    if out:
+        out = [
+            "",
+            "## The seed guide's form next to the shortcuts",
+            "",
+            "The seed form is the code users bring: `async with pool.connection() as conn` (or "
+            "the guide's `Depends(get_conn)` generator), `cur = await conn.cursor()`, `execute`, "
+            "`fetchone`, the cursor never closed.",
+            *out,
+        ]
+    return out
+
+
 def _targets_table(targets: Sequence[Target]) -> list[str]:
     lines = [
         "| scenario | target | measured | goal | rounds | status |",
@@ -126,6 +230,7 @@ def write_markdown(path: Path, meta: dict[str, Any], results: Sequence[ScenarioR
     out += [f"| {k} | {v} |" for k, v in _machine(meta).items()]
     out += ["", f"## Targets ({len(targets) - missed}/{len(targets)} met, {missed} MISSED)", ""]
     out += _targets_table(targets)
+    out += _forms_tables(results)
     for res in results:
         out += ["", f"## {res.number}. {res.title}", ""]
         if res.setup:
@@ -199,6 +304,10 @@ class _Panel:
 
 
 def _colour(series: Series) -> str:
+    if series.key.endswith("_off"):
+        return OURS_OFF_COLOUR
+    if series.key == "ours_seed":
+        return SEED_COLOUR
     if _is_ours(series):
         return OURS_COLOUR
     return BASELINE_COLOUR if _is_baseline(series) else OTHER_COLOUR
@@ -317,11 +426,12 @@ def write_chart(path: Path, meta: dict[str, Any], results: Sequence[ScenarioResu
     fig.suptitle(
         f"informix-aio benchmarks: {machine.get('cores', '?')} cores {machine.get('cpu', '')}, "
         f"{machine.get('python', '')}, psqlODBC {machine.get('psqlODBC', '?')}, "
-        f"PostgreSQL {machine.get('PostgreSQL', '?')}; {meta.get('started', '')}. "
-        "Blue: informix-aio; dark grey: baselines; light grey: alternatives.",
+        f"PostgreSQL {machine.get('PostgreSQL', '?')}; {meta.get('started', '')}.\n"
+        "Blue: informix-aio (dark: the seed guide's form; pale: scheduling measures off); "
+        "dark grey: baselines; light grey: alternatives.",
         fontsize=9,
     )
-    fig.tight_layout(rect=(0, 0, 1, 0.985))
+    fig.tight_layout(rect=(0, 0, 1, 0.975))
     fig.savefig(path, dpi=100)
     plt.close(fig)
 

@@ -3,6 +3,8 @@
 Run by ``uvicorn benchmarks.apps.<name>:app`` in a subprocess; the database options come from
 the run's :class:`benchmarks.harness.Context` in the environment.
 
+- :mod:`.ours_seed`    informix-aio in the seed guide's form: a ``get_conn`` generator
+                       dependency, ``await conn.cursor()``, the cursor never closed
 - :mod:`.ours`         informix-aio as ``informix_aio.fastapi`` documents it: ``pool_lifespan``
                        and a ``conn: Connection`` dependency
 - :mod:`.ours_pool`    informix-aio's shortcut, ``await pool.fetchrow(...)`` in the route
@@ -22,7 +24,7 @@ SQL = "SELECT id, name, email FROM users WHERE id = ?"
 #: Connections per app (the pools' max_size, the sync app's queue).
 POOL_SIZE = 10
 #: Module names, in the order the scenario measures them.
-APPS: tuple[str, ...] = ("ours", "ours_pool", "aioodbc_app", "sync_app", "constant")
+APPS: tuple[str, ...] = ("ours_seed", "ours", "ours_pool", "aioodbc_app", "sync_app", "constant")
 
 
 def user_json(row: Any) -> dict[str, Any]:

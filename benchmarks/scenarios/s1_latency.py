@@ -7,7 +7,9 @@ Alternatives, measured in the same event loop, alternately:
   ``Worker.run(noop)`` - exactly the hop informix-aio makes;
 - ``hop_executor``: the same through ``loop.run_in_executor`` (a 1-thread executor);
 - ``raw_in_worker``: the raw statement run *inside* one bare worker hop (what the hop costs
-  when the thread really blocks in the driver; informational);
+  when the thread really blocks in the driver): the floor of any design that keeps the
+  statement off the event loop, which the targets compare ``ours_fetchval`` (<= 1.10 x) and
+  ``ours_cursor`` (<= 1.15 x) with;
 - ``raw_in_executor``: the same inside one ``run_in_executor`` hop (informational: it shows
   that the gap between the two lines above is not this library's worker, but any thread hop);
 - ``ours_cursor``: ``async with conn.cursor() as cur: await cur.execute(...); await
@@ -46,6 +48,9 @@ NUMBER = 1
 KEY = "latency"
 TITLE = "Sequential latency: SELECT 1 (execute + fetchone)"
 SQL = "SELECT 1"
+
+#: ours / raw_in_worker at most (the issue's targets).
+FLOOR_TARGETS: dict[str, float] = {"ours_fetchval": 1.10, "ours_cursor": 1.15}
 
 LABELS: dict[str, str] = {
     "raw": "raw pyodbc, sync (reused cursor)",
@@ -197,13 +202,16 @@ def run(ctx: Context) -> ScenarioResult:
             res.series.append(Series(key, LABELS[key], "µs/query", vals, False, group))
         if backend != "postgresql":
             continue
-        for ours in ("ours_fetchval", "ours_cursor"):
+        # The floor of any design that keeps the statement off the event loop: the raw
+        # statement inside one bare worker hop (raw + a bare hop measured apart is lower than
+        # that floor: see the note below).
+        for ours, limit in FLOOR_TARGETS.items():
             res.ratio_target(
-                f"{ours} vs raw + bare hop ({loop})",
+                f"{ours} vs raw statement in one worker hop ({loop})",
                 ours,
-                ["raw", "hop_worker"],
+                "raw_in_worker",
                 "<=",
-                1.1,
+                limit,
                 group=group,
             )
         res.ratio_target(

@@ -1,6 +1,6 @@
 """Scenario 3: FastAPI end to end, ``GET /users/{id}`` under uvicorn (one worker).
 
-Each app of :mod:`benchmarks.apps` runs in its own uvicorn subprocess (all four started
+Each app of :mod:`benchmarks.apps` runs in its own uvicorn subprocess (all of them started
 together, so rounds can alternate between them); the load comes from ``wrk`` (one thread, 64
 keep-alive connections, a fixed number of requests: ``benchmarks/wrk_users.lua``), or from
 :mod:`benchmarks.loadgen` in another process when ``wrk`` is not installed.
@@ -36,6 +36,7 @@ CONNECTIONS = 64
 WRK_SCRIPT = Path(__file__).resolve().parent.parent / "wrk_users.lua"
 
 LABELS = {
+    "ours_seed": "informix-aio: seed form (Depends(get_conn), cursor never closed)",
     "ours": "informix-aio: Connection dependency (informix_aio.fastapi)",
     "ours_pool": "informix-aio: pool.fetchrow in the route",
     "aioodbc_app": "aioodbc pool, async route",
@@ -43,6 +44,7 @@ LABELS = {
     "constant": "constant response, no database (ceiling)",
 }
 KEYS = {
+    "ours_seed": "ours_seed",
     "ours": "ours",
     "ours_pool": "ours_pool",
     "aioodbc_app": "aioodbc",
@@ -242,12 +244,14 @@ def run(ctx: Context) -> ScenarioResult:
         errors = sum(int(r["errors"]) + int(r["status_errors"]) for r in runs)
         if errors:
             res.notes.append(f"{app}: {errors} errors or non-2xx responses during the rounds")
+    res.ratio_target("seed form vs aioodbc", "ours_seed", "aioodbc", ">=", 1.5)
+    res.ratio_target("seed form vs sync def route", "ours_seed", "sync", ">=", 1.3)
     for ours in ("ours", "ours_pool"):
         res.ratio_target(f"{ours} vs the constant route", ours, "ceiling", ">=", 0.75)
         res.ratio_target(f"{ours} vs aioodbc", ours, "aioodbc", ">=", 1.5)
         res.ratio_target(f"{ours} vs sync def route", ours, "sync", ">=", 1.2)
     cores = os.cpu_count() or 1
-    for key in ("ours", "ours_pool", "aioodbc", "sync", "ceiling"):
+    for key in ("ours_seed", "ours", "ours_pool", "aioodbc", "sync", "ceiling"):
         s = res.find(key)
         machine_us = s.extra_median("machine_cpu_us_per_request")
         busy = machine_us * s.stats.median / 1e6

@@ -23,6 +23,9 @@ KEY = "executemany"
 TITLE = "executemany: 100,000 rows in one transaction"
 INSERT = "INSERT INTO bench_em (id, name, val) VALUES (?, ?, ?)"
 
+#: ours / raw at least, per backend (PostgreSQL: the issue's target; SQLite: the earlier one).
+MIN_RATIO: dict[str, float] = {"postgresql": 1.0, "sqlite": 0.95}
+
 LABELS = {
     "raw": "raw pyodbc executemany + commit",
     "ours": "informix-aio: transaction() + executemany",
@@ -105,5 +108,7 @@ def run(ctx: Context) -> ScenarioResult:
         values = run_on_loop("asyncio", functools.partial(_session, ctx, backend, rows, rounds))
         for key, vals in values.items():
             res.series.append(Series(key, LABELS[key], "rows/s", vals, True, group))
-        res.ratio_target(f"ours vs raw ({group})", "ours", "raw", ">=", 0.95, group=group)
+        res.ratio_target(
+            f"ours vs raw ({group})", "ours", "raw", ">=", MIN_RATIO[backend], group=group
+        )
     return res
