@@ -18,7 +18,7 @@ import pyodbc
 
 from .errors import DataError, Error, ProgrammingError
 
-__all__ = ["check_sql", "param_sequence", "translate_builtin"]
+__all__ = ["check_sql", "conversion_error", "param_sequence", "translate_builtin"]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -94,3 +94,14 @@ def _which_param(exc: Exception, params: Sequence[Any] | None) -> str:
 
 def _too_big(value: int) -> bool:
     return not -(2**63) <= value < 2**63
+
+
+def conversion_error(exc: Exception) -> Error:
+    """What a fetch raises when an output converter failed: a converter's own PEP 249 error
+    as it is, anything else (a ``UnicodeDecodeError``, a ``ValueError``) as ``DataError``."""
+    if isinstance(exc, Error):
+        return exc
+    return DataError(
+        f"a fetched value could not be converted ({type(exc).__name__}: {exc}); check the "
+        "output converter registered for its column's type"
+    )

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import pyodbc
 
-from ._checks import check_sql, translate_builtin
+from ._checks import check_sql, conversion_error, translate_builtin
 from .errors import InterfaceError, ProgrammingError, QueryCanceled
+from .hooks import count_unknown, run_logged
 from .rows import Description, RowFactory, RowMaker
 
 if TYPE_CHECKING:
@@ -91,6 +92,20 @@ class Cursor:
         :raises DataError: a parameter the driver cannot bind (out of range, bad characters).
         :raises InterfaceError: the cursor or connection is closed.
         """
+        hooks = self.connection.hooks
+        if hooks.active:
+            return run_logged(  # type: ignore[no-any-return]
+                hooks,
+                "cursor.execute",
+                sql,
+                params,
+                None,
+                lambda: self._execute(sql, params),
+                _rowcount,
+            )
+        return self._execute(sql, params)
+
+    def _execute(self, sql: str, params: Sequence[Any] | None) -> Cursor:
         raw = self._handle()
         self._apply_input_sizes(raw)
         self.connection._run(raw, sql, params)
@@ -111,6 +126,26 @@ class Cursor:
             commit gate); when it answers False the batch is rolled back instead and
             :class:`QueryCanceled` is raised.
         """
+        hooks = self.connection.hooks
+        if hooks.active:
+            run_logged(
+                hooks,
+                "cursor.executemany",
+                sql,
+                -1,
+                None,
+                lambda: self._executemany(sql, seq_of_params, may_commit),
+                count_unknown,
+            )
+            return
+        self._executemany(sql, seq_of_params, may_commit)
+
+    def _executemany(
+        self,
+        sql: str,
+        seq_of_params: Sequence[Sequence[Any]],
+        may_commit: Callable[[], bool] | None,
+    ) -> None:
         raw = self._handle()
         conn = self.connection
         check_sql(sql)
@@ -175,6 +210,11 @@ class Cursor:
             return how(*args)
         except pyodbc.Error as exc:
             raise conn._fail(exc) from exc
+        except Exception as exc:  # an output converter failed
+            err = conversion_error(exc)
+            if err is exc:
+                raise
+            raise err from exc
         finally:
             conn._done_executing()
 
@@ -260,3 +300,7 @@ class Cursor:
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _rowcount(cur: Cursor) -> int:
+    return cur.rowcount

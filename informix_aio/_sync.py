@@ -17,10 +17,11 @@ from typing import Any
 
 import pyodbc
 
-from ._checks import check_sql, param_sequence, translate_builtin
+from ._checks import check_sql, conversion_error, param_sequence, translate_builtin
 from ._cursor import Cursor, make_rows
 from ._options import ConnectOptions, build_options
 from ._transactions import Transactions, TransactionToken
+from ._validate import check_timeout
 from .dialects import Dialect, dialect_for_dbms, get_dialect
 from .errors import (
     Error,
@@ -28,6 +29,17 @@ from .errors import (
     InternalError,
     ProgrammingError,
     translate,
+)
+from .hooks import (
+    QueryHooks,
+    QueryLogger,
+    SlowQueryLog,
+    connection_info,
+    count_int,
+    count_list,
+    count_row,
+    count_unknown,
+    run_logged,
 )
 from .rows import RowFactory
 
@@ -43,13 +55,19 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-def connect(**options: Any) -> Connection:
+def connect(*, slow_query: float | None = None, **options: Any) -> Connection:
     """Open a connection. See :func:`informix_aio._options.build_options` for the options.
 
+    :param slow_query: log statements slower than this many seconds at WARNING
+        (:class:`informix_aio.hooks.SlowQueryLog`).
     :raises InterfaceError: bad options, or no ODBC driver by that name.
     :raises OperationalError: the database could not be reached or refused the login.
     """
-    return open_connection(build_options(**options))
+    check_timeout("slow_query", slow_query, zero_ok=True)
+    conn = open_connection(build_options(**options))
+    if slow_query is not None:
+        conn.add_query_logger(SlowQueryLog(slow_query))
+    return conn
 
 
 def open_connection(options: ConnectOptions) -> Connection:
@@ -141,6 +159,10 @@ class Connection(Transactions):
         self.backend_id: int | None = None
         #: psqlODBC with UseDeclareFetch: an open statement handle is an open transaction.
         self.cursors_hold_transaction = dialect.cursors_hold_transaction(options.connection_string)
+        #: Query hooks (see :mod:`informix_aio.hooks`).
+        self.hooks = QueryHooks(connection_info(options.connection_string, dialect.name, dbms_name))
+        #: Input adapters: a parameter of exactly one of these types is bound as ``fn(value)``.
+        self._adapters: dict[type, Callable[[Any], Any]] = {}
 
     # -- state -----------------------------------------------------------------------------
     @property
@@ -331,9 +353,46 @@ class Connection(Transactions):
         state = "closed" if self.closed else ("broken" if self._broken else "open")
         return f"<informix_aio.Connection {self.dialect.name} {state} at {id(self):#x}>"
 
+    # -- hooks and adapters --------------------------------------------------------------------
+    def add_query_logger(self, fn: QueryLogger, *, params: bool = False) -> None:
+        """Call ``fn(record)`` after every statement (see :mod:`informix_aio.hooks`).
+
+        :param params: show ``fn`` the parameters themselves (default: only their types).
+        """
+        self.hooks.add(fn, params=params)
+
+    def remove_query_logger(self, fn: QueryLogger) -> None:
+        """Stop calling ``fn``."""
+        self.hooks.remove(fn)
+
+    def register_adapter(self, py_type: type, fn: Callable[[Any], Any] | None) -> None:
+        """Bind parameters of exactly ``py_type`` as ``fn(value)`` (``None`` removes it), e.g.
+        ``register_adapter(MyId, int)``; applied before the dialect's own checks."""
+        adapters = dict(self._adapters)  # replaced, never mutated: a worker may be reading it
+        if fn is None:
+            adapters.pop(py_type, None)
+        else:
+            adapters[py_type] = fn
+        self._adapters = adapters
+
     # -- one-call helpers (one worker hop each in the async layer) --------------------------
     def execute_direct(self, sql: str, params: Sequence[Any] | None = None) -> int:
         """Run one statement on the connection's shared cursor; return its rowcount."""
+        if self.hooks.active:
+            return int(
+                run_logged(
+                    self.hooks,
+                    "execute",
+                    sql,
+                    params,
+                    None,
+                    lambda: self._execute_direct(sql, params),
+                    count_int,
+                )
+            )
+        return self._execute_direct(sql, params)
+
+    def _execute_direct(self, sql: str, params: Sequence[Any] | None) -> int:
         cur = self._shortcut_cursor()
         self._run(cur, sql, params)
         count = int(cur.rowcount)
@@ -345,6 +404,22 @@ class Connection(Transactions):
         self, sql: str, params: Sequence[Any] | None = None, row_factory: RowFactory | None = None
     ) -> list[Any]:
         """Run a query and return all its rows."""
+        if self.hooks.active:
+            result: list[Any] = run_logged(
+                self.hooks,
+                "fetch",
+                sql,
+                params,
+                None,
+                lambda: self._fetch_all(sql, params, row_factory),
+                count_list,
+            )
+            return result
+        return self._fetch_all(sql, params, row_factory)
+
+    def _fetch_all(
+        self, sql: str, params: Sequence[Any] | None, row_factory: RowFactory | None
+    ) -> list[Any]:
         cur = self._shortcut_cursor()
         self._run(cur, sql, params)
         self._begin_call(cur, fetching=True)
@@ -353,6 +428,11 @@ class Connection(Transactions):
             description = cur.description
         except pyodbc.Error as exc:
             raise self._fail(exc) from exc
+        except Exception as exc:  # an output converter failed
+            err = conversion_error(exc)
+            if err is exc:
+                raise
+            raise err from exc
         finally:
             self._done_executing()
         if self.cursors_hold_transaction:
@@ -363,6 +443,21 @@ class Connection(Transactions):
         self, sql: str, params: Sequence[Any] | None = None, row_factory: RowFactory | None = None
     ) -> Any:
         """Run a query and return its first row, or ``None``."""
+        if self.hooks.active:
+            return run_logged(
+                self.hooks,
+                "fetchrow",
+                sql,
+                params,
+                None,
+                lambda: self._fetch_row(sql, params, row_factory),
+                count_row,
+            )
+        return self._fetch_row(sql, params, row_factory)
+
+    def _fetch_row(
+        self, sql: str, params: Sequence[Any] | None, row_factory: RowFactory | None
+    ) -> Any:
         cur = self._shortcut_cursor()
         self._run(cur, sql, params)
         description = cur.description
@@ -373,6 +468,19 @@ class Connection(Transactions):
 
     def fetchval(self, sql: str, params: Sequence[Any] | None = None, column: int = 0) -> Any:
         """Run a query and return one value of its first row, or ``None``."""
+        if self.hooks.active:
+            return run_logged(
+                self.hooks,
+                "fetchval",
+                sql,
+                params,
+                None,
+                lambda: self._fetch_value(sql, params, column),
+                count_unknown,
+            )
+        return self._fetch_value(sql, params, column)
+
+    def _fetch_value(self, sql: str, params: Sequence[Any] | None, column: int) -> Any:
         cur = self._shortcut_cursor()
         self._run(cur, sql, params)
         row = self._first_row(cur)
@@ -388,6 +496,11 @@ class Connection(Transactions):
             more = row is not None and cur.fetchone() is not None
         except pyodbc.Error as exc:
             raise self._fail(exc) from exc
+        except Exception as exc:  # an output converter failed
+            err = conversion_error(exc)
+            if err is exc:
+                raise
+            raise err from exc
         finally:
             self._done_executing()
         if more or self.cursors_hold_transaction:
@@ -409,6 +522,25 @@ class Connection(Transactions):
         may_commit: Callable[[], bool] | None = None,
     ) -> None:
         """Run ``sql`` once per parameter set, atomically (see :meth:`Cursor.executemany`)."""
+        if self.hooks.active:
+            run_logged(
+                self.hooks,
+                "executemany",
+                sql,
+                _count_sets(seq_of_params),
+                None,
+                lambda: self._executemany(sql, seq_of_params, may_commit),
+                count_unknown,
+            )
+            return
+        self._executemany(sql, seq_of_params, may_commit)
+
+    def _executemany(
+        self,
+        sql: str,
+        seq_of_params: Sequence[Sequence[Any]],
+        may_commit: Callable[[], bool] | None,
+    ) -> None:
         cur = self.cursor()
         try:
             cur.executemany(sql, seq_of_params, may_commit=may_commit)
@@ -489,7 +621,11 @@ class Connection(Transactions):
         """
         if params is None:
             return ()
-        return self.dialect.adapt_params(param_sequence(params))
+        params = param_sequence(params)
+        adapters = self._adapters
+        if adapters:
+            params = [adapters[type(v)](v) if type(v) in adapters else v for v in params]
+        return self.dialect.adapt_params(params)
 
     # -- cancellation (called from ANOTHER thread) -------------------------------------------
     def cancel(self) -> bool:
@@ -515,3 +651,11 @@ class Connection(Transactions):
         start = time.perf_counter()
         self.fetchval(self.dialect.liveness_query)
         return time.perf_counter() - start
+
+
+def _count_sets(seq_of_params: object) -> int:
+    """How many parameter sets a batch holds, for a hook (-1 when it cannot say)."""
+    try:
+        return len(seq_of_params)  # type: ignore[arg-type]
+    except TypeError:
+        return -1

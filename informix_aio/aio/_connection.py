@@ -21,6 +21,16 @@ from .._sync import Connection, open_connection
 from .._validate import check_timeout
 from ..dialects import Dialect
 from ..errors import CommandTimeout, InterfaceError, Outcome
+from ..hooks import (
+    QueryHooks,
+    QueryLogger,
+    SlowQueryLog,
+    count_int,
+    count_list,
+    count_row,
+    count_unknown,
+    run_logged_async,
+)
 from ..rows import RowFactory
 from ._cursor import DEFAULT_PREFETCH, AsyncCursor
 from ._transaction import AsyncTransaction, TransactionState
@@ -32,16 +42,25 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-async def connect(*, command_timeout: float | None = None, **options: Any) -> AsyncConnection:
+async def connect(
+    *, command_timeout: float | None = None, slow_query: float | None = None, **options: Any
+) -> AsyncConnection:
     """Open a connection on its own worker thread.
 
     Takes the options of :func:`informix_aio.connect`, plus:
 
     :param command_timeout: default ``timeout=`` (seconds) for every statement.
+    :param slow_query: log statements slower than this many seconds at WARNING
+        (:class:`informix_aio.hooks.SlowQueryLog`).
     :raises InterfaceError: bad options, no such ODBC driver.
     :raises OperationalError: the database could not be reached.
+    :raises ValueError: a numeric option out of range.
     """
-    return await AsyncConnection.open(build_options(**options), command_timeout=command_timeout)
+    check_timeout("slow_query", slow_query, zero_ok=True)
+    conn = await AsyncConnection.open(build_options(**options), command_timeout=command_timeout)
+    if slow_query is not None:
+        conn.add_query_logger(SlowQueryLog(slow_query))
+    return conn
 
 
 class AsyncConnection:
@@ -65,6 +84,9 @@ class AsyncConnection:
         self._open_cursors: set[AsyncCursor] = set()
         #: What calls raise once the connection was terminated by its pool (PoolClosed).
         self._closed_error: BaseException | None = None
+        #: Query hooks, told on the loop side after each statement (see
+        #: :mod:`informix_aio.hooks`); separate from the sync connection's own.
+        self.hooks = QueryHooks(sync.hooks.info)
 
     @classmethod
     async def open(
@@ -256,6 +278,9 @@ class AsyncConnection:
         self, sql: str, params: Sequence[Any] | None = None, *, timeout: float | None = None
     ) -> int:
         """Run one statement; return the affected row count (-1 when unknown)."""
+        if self.hooks.active:
+            call = self._call(self._sync.execute_direct, sql, params, timeout=timeout)
+            return await self._logged("execute", sql, params, timeout, call, count_int)  # type: ignore[no-any-return]
         return await self._call(self._sync.execute_direct, sql, params, timeout=timeout)
 
     async def executemany(
@@ -270,6 +295,11 @@ class AsyncConnection:
         def _job(may_commit: Callable[[], bool]) -> None:
             sync.executemany(sql, seq_of_params, may_commit)
 
+        if self.hooks.active:
+            n = len(seq_of_params) if hasattr(seq_of_params, "__len__") else -1
+            call = self._run_atomic(_job, timeout=timeout)
+            await self._logged("executemany", sql, n, timeout, call, count_unknown)
+            return
         await self._run_atomic(_job, timeout=timeout)
 
     async def fetch(
@@ -281,7 +311,10 @@ class AsyncConnection:
         row_factory: RowFactory | None = None,
     ) -> list[Any]:
         """Run a query; return all rows."""
-        return await self._call(self._sync.fetch, sql, params, row_factory, timeout=timeout)
+        call = self._call(self._sync.fetch, sql, params, row_factory, timeout=timeout)
+        if self.hooks.active:
+            return await self._logged("fetch", sql, params, timeout, call, count_list)  # type: ignore[no-any-return]
+        return await call
 
     async def fetchrow(
         self,
@@ -292,7 +325,10 @@ class AsyncConnection:
         row_factory: RowFactory | None = None,
     ) -> Any:
         """Run a query; return the first row or ``None``."""
-        return await self._call(self._sync.fetchrow, sql, params, row_factory, timeout=timeout)
+        call = self._call(self._sync.fetchrow, sql, params, row_factory, timeout=timeout)
+        if self.hooks.active:
+            return await self._logged("fetchrow", sql, params, timeout, call, count_row)
+        return await call
 
     async def fetchval(
         self,
@@ -303,7 +339,10 @@ class AsyncConnection:
         timeout: float | None = None,
     ) -> Any:
         """Run a query; return one value of the first row, or ``None``."""
-        return await self._call(self._sync.fetchval, sql, params, column, timeout=timeout)
+        call = self._call(self._sync.fetchval, sql, params, column, timeout=timeout)
+        if self.hooks.active:
+            return await self._logged("fetchval", sql, params, timeout, call, count_unknown)
+        return await call
 
     async def ping(self, *, timeout: float | None = None) -> float:
         """Run the dialect's liveness query; return its round-trip time in seconds."""
@@ -320,6 +359,42 @@ class AsyncConnection:
         """Roll back (DB-API mode); also clears the aborted state a cancellation left.
         Shielded like :meth:`commit`."""
         await self._call_shielded(self._sync.rollback)
+
+    # -- hooks and adapters ---------------------------------------------------------------------
+    def add_query_logger(self, fn: QueryLogger, *, params: bool = False) -> None:
+        """Call ``fn(record)`` after every statement, in the caller's task (see
+        :mod:`informix_aio.hooks`).
+
+        :param params: show ``fn`` the parameters themselves (default: only their types).
+        """
+        self.hooks.add(fn, params=params)
+
+    def remove_query_logger(self, fn: QueryLogger) -> None:
+        """Stop calling ``fn``."""
+        self.hooks.remove(fn)
+
+    def register_adapter(self, py_type: type, fn: Callable[[Any], Any] | None) -> None:
+        """Bind parameters of exactly ``py_type`` as ``fn(value)`` (``None`` removes it)."""
+        self._sync.register_adapter(py_type, fn)
+
+    def _logged(
+        self,
+        operation: str,
+        sql: str,
+        params: Any,
+        timeout: float | None,
+        call: Coroutine[Any, Any, T],
+        count: Callable[[Any], int],
+    ) -> Coroutine[Any, Any, Any]:
+        return run_logged_async(
+            self.hooks,
+            operation,
+            sql,
+            params,
+            self.command_timeout if timeout is None else timeout,
+            call,
+            count,
+        )
 
     async def getinfo(self, info_type: int) -> Any:
         """``SQLGetInfo``, e.g. ``await conn.getinfo(pyodbc.SQL_DBMS_VER)``."""

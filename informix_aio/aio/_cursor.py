@@ -85,11 +85,8 @@ class AsyncCursor:
         self.arraysize = 1
 
     def __await__(self) -> Generator[Any, None, AsyncCursor]:
-        """``await conn.cursor()`` works too (nothing to wait for)."""
-        return self._itself().__await__()
-
-    async def _itself(self) -> AsyncCursor:
-        return self
+        """``await conn.cursor()`` works too (nothing to wait for: no coroutine is made)."""
+        return _Ready(self)
 
     async def __aenter__(self) -> AsyncCursor:
         return self
@@ -180,9 +177,10 @@ class AsyncCursor:
         conn = self._conn
         conn._open_cursors.add(self)
         sizes, self._input_sizes = self._input_sizes, None
-        desc, count, rows, exhausted = await conn._call(
-            self._execute_job, sql, params, self._prefetch, sizes, timeout=timeout
-        )
+        call = conn._call(self._execute_job, sql, params, self._prefetch, sizes, timeout=timeout)
+        if conn.hooks.active:
+            call = conn._logged("cursor.execute", sql, params, timeout, call, _rowcount_of)
+        desc, count, rows, exhausted = await call
         self._description, self._rowcount = desc, count
         self._rows, self._exhausted = rows, exhausted
         return self
@@ -201,7 +199,11 @@ class AsyncCursor:
             cur.executemany(sql, seq_of_params, may_commit=may_commit)
             return cur.rowcount
 
-        self._rowcount = await self._conn._run_atomic(_job, timeout=timeout)
+        call = self._conn._run_atomic(_job, timeout=timeout)
+        if self._conn.hooks.active:
+            n = len(seq_of_params) if hasattr(seq_of_params, "__len__") else -1
+            call = self._conn._logged("cursor.executemany", sql, n, timeout, call, _as_count)
+        self._rowcount = await call
 
     async def nextset(self, *, timeout: float | None = None) -> bool:
         """Move to the next result set and buffer its first rows; False when there is none."""
@@ -416,3 +418,35 @@ class _Rows:
             raise StopAsyncIteration
         cur._pos = 1
         return cur._rows[0]
+
+
+class _Ready:
+    """The iterator behind ``await cursor``: finished at once, its value the cursor."""
+
+    __slots__ = ("_cur",)
+
+    def __init__(self, cur: AsyncCursor) -> None:
+        self._cur = cur
+
+    def __iter__(self) -> _Ready:
+        return self
+
+    def __next__(self) -> Any:
+        raise StopIteration(self._cur)
+
+    def send(self, value: Any) -> Any:
+        raise StopIteration(self._cur)
+
+    def throw(self, *args: Any) -> Any:
+        raise StopIteration(self._cur)
+
+    def close(self) -> None:
+        pass
+
+
+def _rowcount_of(result: tuple[Any, int, list[Any], bool]) -> int:
+    return result[1]
+
+
+def _as_count(result: Any) -> int:
+    return result if isinstance(result, int) else -1

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import warnings
 import weakref
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 import anyio
@@ -19,6 +19,7 @@ import anyio
 from .._options import build_options
 from .._validate import check_count, check_timeout
 from ..errors import PoolClosed
+from ..hooks import QueryLogger, SlowQueryLog
 from ._compat import BackgroundTasks
 from ._pool_acquire import Acquiring
 from ._pool_maintain import housekeeping
@@ -58,6 +59,13 @@ class Pool(Acquiring):
     :param command_timeout: default statement timeout of the pool's connections.
     :param autocommit: connections run in autocommit mode outside ``transaction()`` blocks
         (default), or DB-API style with implicit transactions rolled back on release.
+    :param connect_options: a callable (sync or async) returning a dict of connection options
+        for each new connection, read when it opens and never kept by the pool (a password
+        from a vault, a rotated secret); it overrides the static options given here. Existing
+        connections live out their ``max_lifetime``; :meth:`expire_connections` forces the
+        change. Its errors count as connection failures (backoff, fail fast).
+    :param slow_query: log statements slower than this many seconds at WARNING (their SQL and
+        duration; see :class:`informix_aio.hooks.SlowQueryLog`).
     :raises ValueError: an option out of range (each is checked here, once, by the same
         functions the connections use).
     :raises InterfaceError: bad connection options.
@@ -82,7 +90,9 @@ class Pool(Acquiring):
         reconnect_max: float = 5.0,
         command_timeout: float | None = None,
         autocommit: bool = True,
-        **connect_options: Any,
+        connect_options: Callable[[], Any] | None = None,
+        slow_query: float | None = None,
+        **options: Any,
     ) -> None:
         check_count("min_size", min_size, minimum=0)
         check_count("max_size", max_size, minimum=1)
@@ -100,7 +110,14 @@ class Pool(Acquiring):
         check_timeout("reconnect_max", reconnect_max)
         if reconnect_max < reconnect_initial:
             raise ValueError("reconnect_max must be >= reconnect_initial")
-        self._options = build_options(autocommit=autocommit, **connect_options)
+        check_timeout("slow_query", slow_query, zero_ok=True)
+        if connect_options is not None and not callable(connect_options):
+            raise TypeError("connect_options must be a callable returning a dict of options")
+        self._static_options = {"autocommit": autocommit, **options}
+        self._options_fn = connect_options
+        # Built now (no I/O) so that bad static options fail here; with a callable, the static
+        # part alone may name no target yet, and each connection builds its own.
+        self._options = None if connect_options else build_options(**self._static_options)
         self.min_size, self.max_size = min_size, max_size
         self.acquire_timeout, self.max_waiting = acquire_timeout, max_waiting
         self.max_lifetime, self.max_idle, self.max_queries = max_lifetime, max_idle, max_queries
@@ -109,6 +126,11 @@ class Pool(Acquiring):
         self.command_timeout = command_timeout
         self._setup, self._reset = setup, reset
         self._init_state()
+        self._query_loggers = []
+        self._converters = {}
+        self._adapters = {}
+        if slow_query is not None:
+            self.add_query_logger(SlowQueryLog(slow_query))
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def open(self, *, wait: bool = True) -> None:
@@ -209,6 +231,46 @@ class Pool(Acquiring):
     def stats(self) -> PoolStats:
         """A consistent snapshot of the pool's state and counters."""
         return super().stats()
+
+    # -- hooks, converters, adapters: every connection, present and future -------------------
+    def add_query_logger(self, fn: QueryLogger, *, params: bool = False) -> None:
+        """Call ``fn(record)`` after every statement on every connection of the pool, in the
+        caller's task (see :mod:`informix_aio.hooks`).
+
+        :param params: show ``fn`` the parameters themselves (default: only their types).
+        """
+        self._query_loggers = [(f, p) for f, p in self._query_loggers if f is not fn]
+        self._query_loggers.append((fn, params))
+        for slot in self._owned():
+            slot.conn.add_query_logger(fn, params=params)
+
+    def remove_query_logger(self, fn: QueryLogger) -> None:
+        """Stop calling ``fn``."""
+        self._query_loggers = [(f, p) for f, p in self._query_loggers if f is not fn]
+        for slot in self._owned():
+            slot.conn.remove_query_logger(fn)
+
+    def add_output_converter(self, sql_type: int, fn: Callable[[Any], Any]) -> None:
+        """pyodbc's output converter for ``sql_type`` on every connection (queued on each
+        connection's worker, so it applies from that connection's next statement on).
+
+        :param fn: receives the column's raw bytes (``SQL_C_BINARY``), never ``None``.
+        """
+        self._converters[sql_type] = fn
+        for slot in self._owned():
+            conn = slot.conn
+            if not conn.closed:
+                conn._worker.submit(conn.sync_connection.add_output_converter, sql_type, fn)
+
+    def register_adapter(self, py_type: type, fn: Callable[[Any], Any] | None) -> None:
+        """Bind parameters of exactly ``py_type`` as ``fn(value)`` on every connection
+        (``None`` removes it)."""
+        if fn is None:
+            self._adapters.pop(py_type, None)
+        else:
+            self._adapters[py_type] = fn
+        for slot in self._owned():
+            slot.conn.register_adapter(py_type, fn)
 
     # -- one-round-trip shortcuts --------------------------------------------------------------
     # Acquire, run, release, without the lease object and the proxy that ``connection()`` adds

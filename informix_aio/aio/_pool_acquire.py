@@ -12,17 +12,15 @@ import asyncio
 import logging
 import time
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 
 from ..errors import Error, PoolClosed, PoolTimeout, TooManyRequests
+from ._pool_lease import Lease
 from ._pool_release import Releasing
 from ._pool_state import Slot
 from ._pooled import PooledConnection
-
-if TYPE_CHECKING:
-    from ._pool_lease import Lease
 
 __all__ = ["Acquiring", "Waiter"]
 
@@ -88,8 +86,6 @@ class Acquiring(Releasing):
 
     def connection(self, *, timeout: float | None = None) -> Lease:
         """``async with pool.connection() as conn:`` borrows a connection for the block."""
-        from ._pool_lease import Lease
-
         return Lease(self, timeout)
 
     async def acquire(self, *, timeout: float | None = None) -> PooledConnection:

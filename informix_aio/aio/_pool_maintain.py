@@ -7,14 +7,17 @@ The housekeeping task holds the pool only by a weak reference, so a pool dropped
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 import weakref
 from collections import deque
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import anyio
 
+from .._options import ConnectOptions, build_options
 from ._connection import AsyncConnection
 from ._pool_state import PoolState, Slot
 from ._pooled import PooledConnection
@@ -57,8 +60,10 @@ class Maintenance(PoolState):
             raise errors[0]
 
     async def _connect(self) -> Slot:
-        conn = await AsyncConnection.open(self._options, command_timeout=self.command_timeout)
+        options = self._options if self._options is not None else await self._fresh_options()
+        conn = await AsyncConnection.open(options, command_timeout=self.command_timeout)
         try:
+            self._customize(conn)
             if self._setup is not None:
                 proxy = PooledConnection(conn, self)
                 try:
@@ -101,6 +106,30 @@ class Maintenance(PoolState):
             raise
         self._opening -= 1
         self._put_back(slot)
+
+    async def _fresh_options(self) -> ConnectOptions:
+        """Call ``connect_options`` for this connection (a rotated password is read now, never
+        kept by the pool); its errors count as connection failures."""
+        fn = self._options_fn
+        assert fn is not None
+        given = fn()
+        if inspect.isawaitable(given):
+            given = await given
+        if not isinstance(given, Mapping):
+            raise TypeError(
+                f"connect_options must return a dict of connection options, not "
+                f"{type(given).__name__}"
+            )
+        return build_options(**{**self._static_options, **given})
+
+    def _customize(self, conn: AsyncConnection) -> None:
+        """The pool-wide hooks, output converters and adapters, on a new connection."""
+        for fn, params in self._query_loggers:
+            conn.add_query_logger(fn, params=params)
+        for py_type, adapt in self._adapters.items():
+            conn.register_adapter(py_type, adapt)
+        for sql_type, convert in self._converters.items():
+            conn._worker.submit(conn.sync_connection.add_output_converter, sql_type, convert)
 
     def _grow(self) -> None:
         """Open connections for waiters and up to ``min_size``, within ``max_size``."""

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._options import ConnectOptions
 from ..errors import Error, OperationalError
+from ..hooks import QueryLogger
 from ._compat import BackgroundTasks
 from ._connection import AsyncConnection
 
@@ -117,7 +118,16 @@ class PoolState:
     command_timeout: float | None
     _setup: Hook | None
     _reset: Hook | None
-    _options: ConnectOptions
+    _options: ConnectOptions | None
+    #: ``connect_options=``: called for every new connection (credential rotation), with the
+    #: static options it overrides.
+    _options_fn: Callable[[], Any] | None
+    _static_options: dict[str, Any]
+    #: Pool-wide query hooks, output converters and input adapters (every connection, present
+    #: and future).
+    _query_loggers: list[tuple[QueryLogger, bool]]
+    _converters: dict[int, Callable[[Any], Any]]
+    _adapters: dict[type, Callable[[Any], Any]]
 
     def _init_state(self) -> None:
         self._idle: deque[Slot] = deque()
