@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,11 +28,13 @@ __all__ = [
     "QueryLogger",
     "QueryRecord",
     "SlowQueryLog",
+    "add_global_query_logger",
     "connection_info",
     "count_int",
     "count_list",
     "count_row",
     "count_unknown",
+    "remove_global_query_logger",
     "run_logged",
     "run_logged_async",
 ]
@@ -89,29 +92,65 @@ class QueryRecord:
 QueryLogger = Callable[[QueryRecord], object]
 
 
-class QueryHooks:
-    """The hooks of one connection (or pool): registration, and the call after a statement.
+_Entry = tuple[QueryLogger, bool]
+#: Hooks every connection has, sync and async (an instrumentor registers here).
+_global: tuple[_Entry, ...] = ()
+_instances: weakref.WeakSet[QueryHooks] = weakref.WeakSet()
 
-    ``active`` is falsy when nothing is registered: the hot path's one check.
+
+def add_global_query_logger(fn: QueryLogger, *, params: bool = False) -> None:
+    """Call ``fn(record)`` after every statement of every connection, present and future
+    (what an instrumentor such as :mod:`informix_aio.opentelemetry` uses)."""
+    global _global
+    _check_callable(fn)
+    _global = (*((f, p) for f, p in _global if f is not fn), (fn, params))
+    for hooks in list(_instances):
+        hooks._refresh()
+
+
+def remove_global_query_logger(fn: QueryLogger) -> None:
+    """Stop calling a logger added with :func:`add_global_query_logger`."""
+    global _global
+    _global = tuple((f, p) for f, p in _global if f is not fn)
+    for hooks in list(_instances):
+        hooks._refresh()
+
+
+def _check_callable(fn: object) -> None:
+    if not callable(fn):
+        raise TypeError(f"a query logger must be callable, not {type(fn).__name__}")
+
+
+class QueryHooks:
+    """The hooks of one connection: registration, and the call after a statement.
+
+    ``active`` (its own hooks and the global ones) is falsy when nothing is registered: the
+    hot path's one check.
     """
 
-    __slots__ = ("active", "info")
+    __slots__ = ("__weakref__", "_own", "active", "info")
 
     def __init__(self, info: ConnectionInfo) -> None:
-        #: ``(fn, wants_params)`` pairs; a tuple, replaced on change, so a statement running
+        #: ``(fn, wants_params)`` pairs; tuples, replaced on change, so a statement running
         #: meanwhile iterates over a stable snapshot.
-        self.active: tuple[tuple[QueryLogger, bool], ...] = ()
+        self._own: tuple[_Entry, ...] = ()
+        self.active: tuple[_Entry, ...] = _global
         self.info = info
+        _instances.add(self)
+
+    def _refresh(self) -> None:
+        self.active = _global + self._own
 
     def add(self, fn: QueryLogger, *, params: bool = False) -> None:
         """Register ``fn`` (again: its ``params`` choice is replaced)."""
-        if not callable(fn):
-            raise TypeError(f"a query logger must be callable, not {type(fn).__name__}")
-        self.active = (*((f, p) for f, p in self.active if f is not fn), (fn, params))
+        _check_callable(fn)
+        self._own = (*((f, p) for f, p in self._own if f is not fn), (fn, params))
+        self._refresh()
 
     def remove(self, fn: QueryLogger) -> None:
         """Unregister ``fn``; unknown ones are ignored."""
-        self.active = tuple((f, p) for f, p in self.active if f is not fn)
+        self._own = tuple((f, p) for f, p in self._own if f is not fn)
+        self._refresh()
 
     def emit(
         self,

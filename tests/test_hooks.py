@@ -235,3 +235,58 @@ def test_a_failing_output_converter_is_a_data_error(pg: Backend) -> None:
             conn.cursor().execute("SELECT CAST('abc' AS varchar(10))").fetchall()
         conn.add_output_converter(pyodbc.SQL_WVARCHAR, None)
         assert conn.fetchval("SELECT CAST('abc' AS varchar(10))") == "abc"
+
+
+class Events:
+    """A pool observer that records what it is told."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, float]] = []
+
+    def connection_created(self, pool: Any, seconds: float) -> None:
+        self.events.append(("created", seconds))
+
+    def acquired(self, pool: Any, waited: float) -> None:
+        self.events.append(("acquired", waited))
+
+    def released(self, pool: Any, used: float) -> None:
+        self.events.append(("released", used))
+
+    def timed_out(self, pool: Any) -> None:
+        self.events.append(("timed_out", 0.0))
+
+
+@pytest.mark.anyio
+async def test_pool_observers_are_told_creations_waits_uses_and_timeouts(sqlite: Backend) -> None:
+    from informix_aio.errors import PoolTimeout
+
+    events = Events()
+    pool = aio.Pool(**sqlite.connect_kwargs(), min_size=0, max_size=1, name="orders")
+    pool.add_observer(events)
+    async with pool:
+        async with pool.connection():
+            await anyio.sleep(0.05)
+            with pytest.raises(PoolTimeout):
+                await pool.acquire(timeout=0.01)
+        pool.remove_observer(events)
+        await pool.fetchval("SELECT 1")
+    kinds = [k for k, _ in events.events]
+    assert kinds == ["created", "acquired", "timed_out", "released"]
+    assert dict(events.events)["released"] >= 0.05
+    assert pool.stats().use_time_total >= 0.05 and pool.name == "orders"
+
+
+def test_global_query_loggers_reach_existing_and_new_connections(sqlite: Backend) -> None:
+    from informix_aio.hooks import add_global_query_logger, remove_global_query_logger
+
+    rec = Recorder()
+    with informix_aio.connect(**sqlite.connect_kwargs()) as before:
+        add_global_query_logger(rec)
+        try:
+            before.fetchval("SELECT 1")
+            with informix_aio.connect(**sqlite.connect_kwargs()) as after:
+                after.fetchval("SELECT 2")
+        finally:
+            remove_global_query_logger(rec)
+        before.fetchval("SELECT 3")
+    assert [r.sql for r in rec.records] == ["SELECT 1", "SELECT 2"]

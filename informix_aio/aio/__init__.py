@@ -15,6 +15,7 @@ from .. import __version__, apilevel, paramstyle, threadsafety
 from ._connection import AsyncConnection, connect
 from ._cursor import AsyncCursor
 from ._pool import Pool, PoolStats, create_pool
+from ._pool_state import PoolObserver
 from ._pooled import PooledConnection
 from ._transaction import AsyncTransaction, TransactionState
 
@@ -23,6 +24,7 @@ __all__ = [
     "AsyncCursor",
     "AsyncTransaction",
     "Pool",
+    "PoolObserver",
     "PoolStats",
     "PooledConnection",
     "TransactionState",

@@ -23,11 +23,19 @@ from ..hooks import QueryLogger, SlowQueryLog
 from ._compat import BackgroundTasks
 from ._pool_acquire import Acquiring
 from ._pool_maintain import housekeeping
-from ._pool_state import Hook, PoolStats
+from ._pool_state import Hook, PoolObserver, PoolStats
 
-__all__ = ["Pool", "PoolStats", "create_pool"]
+__all__ = ["Pool", "PoolStats", "create_pool", "live_pools"]
 
 logger = logging.getLogger(__name__)
+
+
+_live_pools: weakref.WeakSet[Pool] = weakref.WeakSet()
+
+
+def live_pools() -> list[Pool]:
+    """Every pool not yet garbage-collected (for metrics that observe all of them)."""
+    return list(_live_pools)
 
 
 def create_pool(**options: Any) -> Pool:
@@ -66,6 +74,7 @@ class Pool(Acquiring):
         change. Its errors count as connection failures (backoff, fail fast).
     :param slow_query: log statements slower than this many seconds at WARNING (their SQL and
         duration; see :class:`informix_aio.hooks.SlowQueryLog`).
+    :param name: the pool's name in metrics (``db.client.connection.pool.name``) and reprs.
     :raises ValueError: an option out of range (each is checked here, once, by the same
         functions the connections use).
     :raises InterfaceError: bad connection options.
@@ -92,6 +101,7 @@ class Pool(Acquiring):
         autocommit: bool = True,
         connect_options: Callable[[], Any] | None = None,
         slow_query: float | None = None,
+        name: str | None = None,
         **options: Any,
     ) -> None:
         check_count("min_size", min_size, minimum=0)
@@ -125,7 +135,9 @@ class Pool(Acquiring):
         self.reconnect_initial, self.reconnect_max = reconnect_initial, reconnect_max
         self.command_timeout = command_timeout
         self._setup, self._reset = setup, reset
+        self.name = name
         self._init_state()
+        _live_pools.add(self)
         self._query_loggers = []
         self._converters = {}
         self._adapters = {}
@@ -231,6 +243,15 @@ class Pool(Acquiring):
     def stats(self) -> PoolStats:
         """A consistent snapshot of the pool's state and counters."""
         return super().stats()
+
+    def add_observer(self, observer: PoolObserver) -> None:
+        """Tell ``observer`` about this pool's events (see :class:`PoolObserver`)."""
+        if observer not in self._observers:
+            self._observers = (*self._observers, observer)
+
+    def remove_observer(self, observer: PoolObserver) -> None:
+        """Stop telling ``observer``."""
+        self._observers = tuple(o for o in self._observers if o is not observer)
 
     # -- hooks, converters, adapters: every connection, present and future -------------------
     def add_query_logger(self, fn: QueryLogger, *, params: bool = False) -> None:

@@ -107,6 +107,7 @@ class Acquiring(Releasing):
                 else "the pool is not open: await pool.open() first"
             )
         self._counters["requests"] += 1
+        start = time.monotonic()
         while True:
             # Either way the slot comes back already counted in _in_use.
             slot = self._take_idle()
@@ -119,6 +120,9 @@ class Acquiring(Releasing):
             if not self._ping_due(slot) or await self._usable(slot):
                 break
         slot.uses += 1
+        slot.acquired = now = time.monotonic()
+        if self._observers:
+            self._notify("acquired", now - start)
         return slot
 
     def _ping_due(self, slot: Slot) -> bool:
@@ -269,6 +273,8 @@ class Acquiring(Releasing):
         self._forget(waiter)
         if waiter.state == "expired":
             self._counters["acquire_timeouts"] += 1
+            if self._observers:
+                self._notify("timed_out")
             raise PoolTimeout(
                 f"no connection available within {timeout:g} s "
                 f"(max_size={self.max_size}, {len(self._in_use)} in use)"

@@ -60,6 +60,7 @@ class Maintenance(PoolState):
             raise errors[0]
 
     async def _connect(self) -> Slot:
+        start = time.monotonic()
         options = self._options if self._options is not None else await self._fresh_options()
         conn = await AsyncConnection.open(options, command_timeout=self.command_timeout)
         try:
@@ -75,6 +76,8 @@ class Maintenance(PoolState):
                 await conn.close()
             raise
         self._counters["connections_opened"] += 1
+        if self._observers:
+            self._notify("connection_created", time.monotonic() - start)
         self._last_connect_error = None
         self._backoff = 0.0
         return Slot(conn, self._generation, self.max_lifetime)

@@ -59,6 +59,10 @@ class Releasing(Maintenance):
         raw = slot.conn
         raw.end_lease()
         slot.last_used = now = time.monotonic()
+        used = now - slot.acquired
+        self._counters["use_time_total"] += used
+        if self._observers:
+            self._notify("released", used)
         # The common case first, in plain attribute reads: clean, unexpired, no reset hook.
         if (
             raw.is_clean

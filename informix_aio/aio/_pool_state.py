@@ -13,12 +13,13 @@ closing, replacing), :mod:`._pool_release` (release and reset) and :mod:`._pool_
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._options import ConnectOptions
 from ..errors import Error, OperationalError
@@ -30,7 +31,17 @@ if TYPE_CHECKING:
     from ._pool_acquire import Waiter
     from ._pooled import PooledConnection
 
-__all__ = ["COUNTERS", "Hook", "PoolState", "PoolStats", "Slot"]
+__all__ = [
+    "COUNTERS",
+    "GLOBAL_OBSERVERS",
+    "Hook",
+    "PoolObserver",
+    "PoolState",
+    "PoolStats",
+    "Slot",
+]
+
+logger = logging.getLogger(__name__)
 
 Hook = Callable[["PooledConnection"], Awaitable[None]]
 
@@ -39,6 +50,7 @@ COUNTERS = (
     "requests",
     "requests_waited",
     "wait_time_total",
+    "use_time_total",
     "acquire_timeouts",
     "requests_rejected",
     "connections_opened",
@@ -67,6 +79,7 @@ class PoolStats:
     requests: int  #: acquisitions served
     requests_waited: int  #: of which had to wait
     wait_time_total: float  #: seconds spent waiting, summed
+    use_time_total: float  #: seconds connections spent lent out, summed
     acquire_timeouts: int
     requests_rejected: int  #: TooManyRequests
     connections_opened: int
@@ -79,15 +92,36 @@ class PoolStats:
     health_checks_failed: int
 
 
+class PoolObserver(Protocol):
+    """Told about a pool's events, for metrics (``Pool.add_observer``). Each call must be quick
+    and must not raise (an error is logged and ignored)."""
+
+    def connection_created(self, pool: Any, seconds: float) -> None:
+        """A new connection opened in ``seconds`` (setup hook included)."""
+
+    def acquired(self, pool: Any, waited: float) -> None:
+        """A caller got a connection after ``waited`` seconds (0 when one was idle)."""
+
+    def released(self, pool: Any, used: float) -> None:
+        """A connection came back after ``used`` seconds on loan."""
+
+    def timed_out(self, pool: Any) -> None:
+        """A caller gave up waiting (``PoolTimeout``)."""
+
+
+#: Observers every pool starts with (an instrumentor registers here; see ``add_observer``).
+GLOBAL_OBSERVERS: list[PoolObserver] = []
+
+
 class Slot:
     """A pooled connection and its bookkeeping."""
 
-    __slots__ = ("conn", "created", "expires", "generation", "last_used", "uses")
+    __slots__ = ("acquired", "conn", "created", "expires", "generation", "last_used", "uses")
 
     def __init__(self, conn: AsyncConnection, generation: int, lifetime: float | None) -> None:
         now = time.monotonic()
         self.conn = conn
-        self.created = self.last_used = now
+        self.created = self.last_used = self.acquired = now
         # Jitter spreads the replacements of connections opened together.
         self.expires = None if lifetime is None else now + lifetime * random.uniform(0.9, 1.0)
         self.generation = generation
@@ -148,6 +182,15 @@ class PoolState:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self._counters: dict[str, float] = dict.fromkeys(COUNTERS, 0)
+        self._observers: tuple[PoolObserver, ...] = tuple(GLOBAL_OBSERVERS)
+
+    def _notify(self, event: str, *args: float) -> None:
+        """Tell every observer about ``event`` (their errors are logged, never raised)."""
+        for observer in self._observers:
+            try:
+                getattr(observer, event)(self, *args)
+            except Exception:
+                logger.exception("pool observer %r failed on %s", observer, event)
 
     def _size(self) -> int:
         return len(self._idle) + len(self._in_use) + self._opening + len(self._reaping)
@@ -216,6 +259,7 @@ class PoolState:
             requests=int(c["requests"]),
             requests_waited=int(c["requests_waited"]),
             wait_time_total=c["wait_time_total"],
+            use_time_total=c["use_time_total"],
             acquire_timeouts=int(c["acquire_timeouts"]),
             requests_rejected=int(c["requests_rejected"]),
             connections_opened=int(c["connections_opened"]),
