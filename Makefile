@@ -1,6 +1,6 @@
 # informix-aio developer / CI entry points (GNU make).
 #   make test            system deps check + venv + pytest (what CI runs)
-#   make run             the example service (needs only unixODBC, SQLite's ODBC driver, '.[fastapi]')
+#   make run             the example service (needs only unixODBC, SQLite's ODBC driver, '.[fastapi,sqlalchemy]')
 #   make help            list the targets
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -48,10 +48,10 @@ lint: venv ## ruff check, ruff format --check, mypy
 # `make run` installs the package with its fastapi extra only (no test/lint tools).
 $(RUN_STAMP): pyproject.toml
 	@test -x $(VPY) || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
-	$(VPY) -m pip install -q -e '.[fastapi]'
+	$(VPY) -m pip install -q -e '.[fastapi,sqlalchemy]'
 	@touch $@
 
-run: run-deps $(RUN_STAMP) ## run the example app (examples/app.py); needs only run-deps and '.[fastapi]'
+run: run-deps $(RUN_STAMP) ## run the example app (examples/app.py); needs only run-deps and '.[fastapi,sqlalchemy]'
 	$(VPY) -m examples.app
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml

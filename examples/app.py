@@ -41,7 +41,7 @@ from informix_aio.fastapi import (
 )
 
 from . import schema
-from .routers import dashboard, export, orders, slow, users
+from .routers import dashboard, export, orders, orm_items, slow, users
 
 __all__ = ["DEFAULT_SQLITE_PATH", "ENV_DSN", "create_app", "describe", "main", "pool_options"]
 
@@ -91,6 +91,11 @@ def pool_options(target: str | None = None, **overrides: Any) -> dict[str, Any]:
     }
 
 
+def _connection_string(options: Mapping[str, Any]) -> str:
+    keys = ("dsn", "connection_string", "driver", "database", "lock_timeout")
+    return build_options(**{k: v for k, v in options.items() if k in keys}).connection_string
+
+
 def describe(options: Mapping[str, Any]) -> str:
     """Where ``options`` connect, fit to print: the connection string with no password."""
     keys = ("dsn", "connection_string", "driver", "database", "lock_timeout")
@@ -111,12 +116,18 @@ def create_app(options: Mapping[str, Any] | None = None) -> FastAPI:
             async with pool.connection() as conn:
                 dialect, dbms = conn.dialect.name, conn.raw_connection.dbms_name
             app.state.backend = dialect
+            # The ORM routes (/orm/products) reach the same database through SQLAlchemy.
+            app.state.orm = orm_items.make_sessions(_connection_string(pool_opts), dialect)
             print(
                 f"backend: {dialect} ({dbms}), tables "
                 f"{'created and seeded' if created else 'already there'}",
                 flush=True,
             )
-            yield
+            try:
+                yield
+            finally:
+                if app.state.orm is not None:
+                    await app.state.orm[0].dispose()
 
     # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from files of the
     # fastapi-offline package, not from a CDN, so they work without internet access.
@@ -127,7 +138,7 @@ def create_app(options: Mapping[str, Any] | None = None) -> FastAPI:
     )
     app.add_middleware(CancelOnDisconnectMiddleware)
     install_error_handlers(app)
-    for module in (users, orders, export, dashboard, slow):
+    for module in (users, orders, export, dashboard, slow, orm_items):
         app.include_router(module.router)
     # /health and /health/live: liveness; /health/ready: the pool serves a query within 1 s.
     app.include_router(health_router())

@@ -1,21 +1,22 @@
 """``/orm/products``: the same products table through SQLAlchemy's ORM and ``AsyncSession``.
 
-The engine comes from the service's own target (``INFORMIX_AIO_EXAMPLE_DSN``): an Informix
-connection string or DSN becomes ``informix+informix_aio_async:///?odbc_connect=...``; the
-embedded SQLite default goes through the same ``AsyncConnector``, mixed into SQLAlchemy's SQLite
-dialect over the SQLite3 ODBC driver. Statements run on ``informix_aio.aio`` worker threads, so a
-request that is cancelled (client gone, timeout) stops its query on the server.
+The engine comes from the service's own target, made in the app's lifespan
+(:func:`make_sessions`): Informix becomes ``informix+informix_aio_async:///?odbc_connect=...``;
+the embedded SQLite default goes through the same ``AsyncConnector``, mixed into SQLAlchemy's
+SQLite dialect over the SQLite3 ODBC driver. Statements run on ``informix_aio.aio`` worker
+threads, so a request that is cancelled (client gone, timeout) stops its query on the server.
+Other backends (the PostgreSQL of the test bed) have no SQLAlchemy dialect over ODBC here: the
+routes answer 503 there.
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from urllib.parse import quote_plus
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import String, select
 from sqlalchemy.dialects import registry
@@ -30,11 +31,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from informix_aio.sqlalchemy import AsyncConnector
 
-__all__ = ["NewProduct", "Product", "ProductRow", "engine_url", "router"]
+__all__ = ["NewProduct", "Product", "ProductRow", "engine_url", "make_sessions", "router"]
 
 router = APIRouter(prefix="/orm/products", tags=["orm"])
-_ENV_DSN = "INFORMIX_AIO_EXAMPLE_DSN"
-_SQLITE_FILE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "example.db")
 
 
 class _SQLiteContext(SQLiteExecutionContext):
@@ -94,27 +93,35 @@ class Product(NewProduct):
     id: int
 
 
-def engine_url(target: str | None = None) -> str:
-    """The SQLAlchemy URL for the service's target (default ``$INFORMIX_AIO_EXAMPLE_DSN``)."""
-    target = os.environ.get(_ENV_DSN, "") if target is None else target
-    if not target:
-        raw = f"DRIVER={{SQLite3}};Database={_SQLITE_FILE}"
-        return f"sqlite+informix_aio_async:///?odbc_connect={quote_plus(raw)}"
-    raw = target if "=" in target else f"DSN={target}"
-    return f"informix+informix_aio_async:///?odbc_connect={quote_plus(raw)}"
+def engine_url(connection_string: str, dialect: str) -> str | None:
+    """The SQLAlchemy URL for the service's connection string, or None for a backend without
+    a SQLAlchemy dialect over ODBC here."""
+    if dialect == "sqlite":
+        return f"sqlite+informix_aio_async:///?odbc_connect={quote_plus(connection_string)}"
+    if dialect == "informix":
+        return f"informix+informix_aio_async:///?odbc_connect={quote_plus(connection_string)}"
+    return None
 
 
-_engine: AsyncEngine | None = None
-_sessions: async_sessionmaker[AsyncSession] | None = None
+def make_sessions(
+    connection_string: str, dialect: str
+) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]] | None:
+    """An engine and a session factory for the service's target (None: no ORM there)."""
+    url = engine_url(connection_string, dialect)
+    if url is None:
+        return None
+    engine = create_async_engine(url, pool_pre_ping=True)
+    return engine, async_sessionmaker(engine, expire_on_commit=False)
 
 
-async def session() -> AsyncIterator[AsyncSession]:
-    """One ``AsyncSession`` per request (the engine is made on first use)."""
-    global _engine, _sessions
-    if _sessions is None:
-        _engine = create_async_engine(engine_url(), pool_pre_ping=True)
-        _sessions = async_sessionmaker(_engine, expire_on_commit=False)
-    async with _sessions() as s:
+async def session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One ``AsyncSession`` per request, from the factory the app's lifespan made."""
+    made = getattr(request.app.state, "orm", None)
+    if made is None:
+        raise HTTPException(
+            status_code=503, detail="the ORM routes need the SQLite or Informix backend"
+        )
+    async with made[1]() as s:
         yield s
 
 
