@@ -20,7 +20,7 @@ touches only the library's own worker threads, never the application's:
   ``INFORMIX_AIO_WORKER_AFFINITY=any`` turns it off.
 
 Measured in scenario 2 of ``make bench`` (pool, 50 tasks, 10 connections) on the project's
-2-vCPU VM: see the README's Performance section.
+2-vCPU VM: see benchmarks/results/NOTES.md.
 """
 
 from __future__ import annotations
