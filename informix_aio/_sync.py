@@ -543,7 +543,7 @@ class Connection(Transactions):
     ) -> None:
         cur = self.cursor()
         try:
-            cur.executemany(sql, seq_of_params, may_commit=may_commit)
+            cur._executemany(sql, seq_of_params, may_commit)  # logged once, here, not twice
         finally:
             cur.close()
 

@@ -290,3 +290,12 @@ def test_global_query_loggers_reach_existing_and_new_connections(sqlite: Backend
             remove_global_query_logger(rec)
         before.fetchval("SELECT 3")
     assert [r.sql for r in rec.records] == ["SELECT 1", "SELECT 2"]
+
+
+def test_a_connection_executemany_is_reported_once(sqlite: Backend) -> None:
+    rec = Recorder()
+    with informix_aio.connect(**sqlite.connect_kwargs(autocommit=True)) as conn:
+        conn.execute_direct("CREATE TABLE em (a INT)")
+        conn.add_query_logger(rec)
+        conn.executemany("INSERT INTO em VALUES (?)", [(1,), (2,)])
+    assert [(r.operation, r.params) for r in rec.records] == [("executemany", 2)]
