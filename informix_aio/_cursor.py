@@ -8,7 +8,7 @@ published on its connection while it runs, so that another thread can cancel it
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -149,7 +149,7 @@ class Cursor:
         raw = self._handle()
         conn = self.connection
         check_sql(sql)
-        batch = [conn.check_params(p) for p in seq_of_params]
+        batch = [conn.check_params(p) for p in _parameter_sets(seq_of_params)]
         if not batch:
             return
         self._apply_input_sizes(raw)
@@ -227,9 +227,7 @@ class Cursor:
     def fetchmany(self, size: int | None = None) -> list[Any]:
         """Up to ``size`` rows (default :attr:`arraysize`)."""
         raw = self._handle()
-        n = self.arraysize if size is None else size
-        if n < 0:
-            raise ProgrammingError("fetchmany size must be >= 0")
+        n = check_size(self.arraysize if size is None else size)
         return self._make(self._fetch(raw.fetchmany, n))
 
     def fetchall(self) -> list[Any]:
@@ -304,3 +302,33 @@ class Cursor:
 
 def _rowcount(cur: Cursor) -> int:
     return cur.rowcount
+
+
+def check_size(n: object) -> int:
+    """A ``fetchmany`` size: an int >= 0.
+
+    :raises ProgrammingError: anything else.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ProgrammingError(f"fetchmany size must be an integer >= 0, not {n!r}")
+    return n
+
+
+def _parameter_sets(seq_of_params: object) -> Iterator[Any]:
+    """The parameter sets of a batch.
+
+    :raises ProgrammingError: not an iterable of parameter sequences (``None``, a number, a
+        string, a mapping).
+    """
+    if seq_of_params is None or isinstance(seq_of_params, (str, bytes, bytearray, Mapping)):
+        raise ProgrammingError(
+            "executemany takes a sequence of parameter sequences, not "
+            f"{type(seq_of_params).__name__}"
+        )
+    try:
+        return iter(seq_of_params)  # type: ignore[call-overload, no-any-return]
+    except TypeError:
+        raise ProgrammingError(
+            "executemany takes a sequence of parameter sequences, not "
+            f"{type(seq_of_params).__name__}"
+        ) from None

@@ -154,6 +154,7 @@ class Connection(Transactions):
         #: The borrower ran SQL that may have opened a transaction the library did not see
         #: (``BEGIN``, ``SET ...``, a procedure call): the next reset rolls back on the server.
         self.suspect_transaction = False
+        self.implicit_work = False
         #: The server's id for this session, for a cancel from a side connection (PostgreSQL
         #: with UseDeclareFetch, whose FETCH ignores SQLCancel).
         self.backend_id: int | None = None
@@ -229,6 +230,7 @@ class Connection(Transactions):
             self._handle().autocommit = bool(value)
         except pyodbc.Error as exc:
             raise self._fail(exc) from exc
+        self.implicit_work = False  # switching modes commits what the driver held
 
     @property
     def raw(self) -> pyodbc.Connection:
@@ -288,6 +290,7 @@ class Connection(Transactions):
         except pyodbc.Error as exc:
             raise self._fail(exc) from exc
         self.suspect_transaction = False
+        self.implicit_work = False
 
     def rollback(self) -> None:
         """Roll back the current transaction (outside a ``transaction()`` block); this also
@@ -302,6 +305,7 @@ class Connection(Transactions):
             raise self._fail(exc) from exc
         self._aborted = None
         self.suspect_transaction = False
+        self.implicit_work = False
 
     def _guard_tx(self, what: str) -> None:
         if self._tx_stack:
@@ -484,7 +488,14 @@ class Connection(Transactions):
         cur = self._shortcut_cursor()
         self._run(cur, sql, params)
         row = self._first_row(cur)
-        return None if row is None else row[column]
+        if row is None:
+            return None
+        try:
+            return row[column]
+        except (IndexError, TypeError):
+            raise ProgrammingError(
+                f"column {column!r} is not in the row, which has {len(row)} columns"
+            ) from None
 
     def _first_row(self, cur: pyodbc.Cursor) -> Any:
         """The first row, leaving no statement open: pyodbc closes a result it has read to the
@@ -588,12 +599,10 @@ class Connection(Transactions):
     def note_statement(self, sql: str) -> None:
         """Remember SQL that may open a transaction the library does not track (run outside
         a ``transaction()`` block in autocommit mode): the next reset rolls back for sure."""
-        if (
-            not self._tx_stack
-            and not self.suspect_transaction
-            and self.dialect.may_open_transaction(sql)
-        ):
-            self.suspect_transaction = True
+        if not self._tx_stack:
+            self.implicit_work = True
+            if not self.suspect_transaction and self.dialect.may_open_transaction(sql):
+                self.suspect_transaction = True
 
     def _internal(self, sql: str) -> None:
         """Run the library's own statement (savepoints, session settings, rollbacks): no

@@ -59,6 +59,9 @@ class Transactions:
     _db_mode: str | None
     suspect_transaction: bool
     cursors_hold_transaction: bool
+    #: DB-API mode: a statement ran since the last commit/rollback, so the driver's implicit
+    #: transaction holds work (a transaction() block then becomes a savepoint within it).
+    implicit_work: bool
 
     if TYPE_CHECKING:
 
@@ -85,15 +88,22 @@ class Transactions:
             if self._aborted is None:
                 self._aborted = len(self._tx_stack)
             return
-        suspect = self.suspect_transaction
+        # Not reset(): that restores the pool's autocommit mode, and this connection may be in
+        # the mode its user chose since. Only what the cancellation may have left open ends.
         try:
-            dbapi = not raw.autocommit
-        except pyodbc.Error:
+            if not raw.autocommit:
+                raw.rollback()  # DB-API mode: the implicit transaction lost work
+                self._aborted = 0
+                self.implicit_work = False
+            elif self.suspect_transaction or self.cursors_hold_transaction:
+                self._drop_shortcut()
+                self._force_rollback()
+                if self.suspect_transaction:  # the borrower's own BEGIN lost work too
+                    self._aborted = 0
+                    self.suspect_transaction = False
+        except (pyodbc.Error, Error) as exc:
+            logger.debug("rollback after a cancel failed, the connection is discarded: %r", exc)
             self._broken = True
-            return
-        self.reset()
-        if dbapi or suspect:
-            self._aborted = 0
 
     # -- transactions ------------------------------------------------------------------------
     def begin_transaction(
@@ -123,6 +133,19 @@ class Transactions:
                 except BaseException:
                     self._end_explicit(token, commit=False, quiet=True)
                     raise
+                self._tx_stack.append(token)
+                return token
+            if not restore and self.implicit_work:
+                # DB-API mode with uncommitted work: the block must not commit that work at its
+                # end (psycopg's rule), so it is a savepoint within the implicit transaction.
+                if level is not None or readonly:
+                    raise ProgrammingError(
+                        "isolation and readonly need a transaction of their own: commit or roll "
+                        "back the work of the implicit transaction first"
+                    )
+                name = "ifxaio_sp0"
+                self._internal(self.dialect.savepoint(name))
+                token = TransactionToken(0, name, False, None)
                 self._tx_stack.append(token)
                 return token
             statements = self.dialect.begin_statements(level, readonly)
@@ -210,6 +233,7 @@ class Transactions:
                     raw.commit()
                 else:
                     raw.rollback()
+                self.implicit_work = False
             except pyodbc.Error as exc:
                 err = self._fail(exc)
                 if commit:
@@ -359,6 +383,7 @@ class Transactions:
         stack, self._tx_stack = self._tx_stack, []
         explicit = [t for t in stack if t.explicit]
         self._aborted = None
+        self.implicit_work = False
         try:
             if not raw.autocommit:
                 raw.rollback()

@@ -113,3 +113,27 @@ def test_executemany_with_one_bad_row_writes_nothing(
     with pytest.raises(DataError):
         conn.cursor().executemany(f"INSERT INTO {table} (a) VALUES (?)", [("ok",), ("bad\udc00",)])
     assert conn.fetchval(f"SELECT COUNT(*) FROM {table}") == 2
+
+
+@pytest.mark.parametrize("batch", [None, 3, "ab", {"a": 1}], ids=["none", "int", "str", "dict"])
+def test_executemany_refuses_what_is_not_a_sequence_of_parameter_sets(
+    conn: informix_aio.Connection, table: str, batch: Any
+) -> None:
+    with pytest.raises(ProgrammingError, match="sequence of parameter sequences"):
+        conn.cursor().executemany(f"INSERT INTO {table} (a) VALUES (?)", batch)
+
+
+@pytest.mark.parametrize("column", [5, "a"])
+def test_fetchval_of_a_column_the_row_lacks_is_a_programming_error(
+    conn: informix_aio.Connection, column: Any
+) -> None:
+    with pytest.raises(ProgrammingError, match="not in the row"):
+        conn.fetchval("SELECT 1", column=column)
+
+
+@pytest.mark.parametrize("size", ["3", -1, 2.5, True])
+def test_fetchmany_size_must_be_a_whole_number(conn: informix_aio.Connection, size: Any) -> None:
+    cur = conn.cursor()
+    cur.execute("SELECT 1")
+    with pytest.raises(ProgrammingError, match="fetchmany size"):
+        cur.fetchmany(size)

@@ -191,8 +191,14 @@ class AsyncConnection:
             raise self._refuse()
         if timeout is None:
             timeout = self.command_timeout
-        elif timeout <= 0:
+        else:
             check_timeout("timeout", timeout)
+        tx = self._tx
+        if tx is not None and tx._owner is not self._worker.current_task():
+            raise InterfaceError(
+                "this connection is inside a transaction() block of another task: its "
+                "statements would run in that transaction; use a connection of its own"
+            )
         return self._worker.run(fn, *args, timeout=timeout, on_cancel=self._on_cancel)
 
     def _start(self, fn: Callable[..., T], *args: Any) -> Pending[T]:
@@ -212,10 +218,19 @@ class AsyncConnection:
         Returns whether the job belongs to a transaction."""
         sync = self._sync
         in_transaction = self._tx is not None or not self.autocommit or sync.suspect_transaction
-        if not started and not in_transaction:
-            return False  # it will be skipped, and nothing else depends on it
+        done = self._worker.completed >= seq  # finished, its result not yet delivered
+        if not in_transaction and (done or not started):
+            return False  # skipped, or over: nothing else depends on it
+        if sync.cursors_hold_transaction:
+            # psqlODBC UseDeclareFetch: the ROLLBACK after a cancel closes every server-side
+            # cursor of the connection, and the driver would then end their results quietly.
+            for cur in list(self._open_cursors):
+                cur._lose_position(
+                    "a cancellation on this connection rolled back its server-side cursors; "
+                    "execute the query again"
+                )
         self.cancel_pending = True
-        canceller = cancel_job(self._worker, seq, sync.cancel) if started else None
+        canceller = cancel_job(self._worker, seq, sync.cancel) if started and not done else None
         try:
             self._worker.submit(self._after_cancel, canceller)
         except InterfaceError:  # closed meanwhile
@@ -241,6 +256,8 @@ class AsyncConnection:
         back; once the commit started, the caller waits for it (shielded), then a
         cancellation is re-raised, and a timeout that came too late returns the result."""
         gate = _CommitGate()
+        if timeout is not None:
+            check_timeout("timeout", timeout)
         pending = self._start(job, gate.may_commit)
         if timeout is None:
             timeout = self.command_timeout
@@ -259,8 +276,13 @@ class AsyncConnection:
             return await self._finish_commit(pending)
         except anyio.get_cancelled_exc_class():
             if not gate.leave():
-                with anyio.CancelScope(shield=True):
-                    await self._finish_commit(pending)
+                try:
+                    with anyio.CancelScope(shield=True):
+                        await self._finish_commit(pending)
+                except Exception as exc:  # the cancellation wins; the commit's fate is logged
+                    logger.warning(
+                        "a batch's COMMIT failed while its caller was cancelled: %r", exc
+                    )
             raise
 
     async def _finish_commit(self, pending: Pending[T]) -> T:
@@ -479,13 +501,15 @@ class AsyncConnection:
             caller, every caller queued behind it and every later call get ``error`` at once
             (the pool passes :class:`PoolClosed`).
         """
+        worker = self._worker
+        if error is not None and self._closed_error is None:
+            # Also for a connection already closing: a close queued behind a stuck statement
+            # would wait for it; this cancels it and fails its caller now.
+            self._closed_error = error
+            worker.abort(error, self._sync.cancel)
         if self._closed:
             return
         self._closed = True
-        self._closed_error = error
-        worker = self._worker
-        if error is not None:
-            worker.abort(error, self._sync.cancel)
         worker.submit(self._sync.close)
         worker.stop()
 

@@ -18,7 +18,8 @@ from collections.abc import Generator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from .._cursor import Cursor
+from .._cursor import Cursor, check_size
+from .._validate import check_timeout
 from ..errors import InterfaceError, ProgrammingError
 from ..rows import Description, RowFactory
 from ._worker import Pending
@@ -229,6 +230,12 @@ class AsyncCursor:
         self._pos, self._broken = 0, None
         return True
 
+    def _lose_position(self, why: str) -> None:
+        """The driver's cursor is gone or its position unknown: rows already buffered are still
+        served, and every later fetch raises :class:`InterfaceError` (never a quiet end)."""
+        if self._broken is None and not self._exhausted:
+            self._broken = why
+
     def _require_open(self) -> None:
         self._check()
         if self._broken is not None:
@@ -287,6 +294,8 @@ class AsyncCursor:
                 self._pos = pos + 1
                 return rows[pos]
         self._require_result()
+        if timeout is not None:
+            check_timeout("timeout", timeout)
         if self._pos >= len(self._rows):
             if self._exhausted:
                 return None
@@ -302,9 +311,9 @@ class AsyncCursor:
     ) -> list[Any]:
         """Up to ``size`` rows (default :attr:`arraysize`)."""
         self._require_result()
-        n = self.arraysize if size is None else size
-        if n < 0:
-            raise ProgrammingError("fetchmany size must be >= 0")
+        n = check_size(self.arraysize if size is None else size)
+        if timeout is not None:
+            check_timeout("timeout", timeout)
         out = self._rows[self._pos : self._pos + n]
         self._pos += len(out)
         try:
@@ -321,6 +330,8 @@ class AsyncCursor:
     async def fetchall(self, *, timeout: float | None = None) -> list[Any]:
         """All remaining rows."""
         self._require_result()
+        if timeout is not None:
+            check_timeout("timeout", timeout)
         out = self._rows[self._pos :]
         self._rows, self._pos = [], 0
         try:

@@ -16,6 +16,7 @@ from typing import Any
 
 import anyio
 
+from .._validate import check_timeout
 from ..errors import Error, PoolClosed, PoolTimeout, TooManyRequests
 from ._pool_lease import Lease
 from ._pool_release import Releasing
@@ -106,6 +107,8 @@ class Acquiring(Releasing):
                 if self._state != "new"
                 else "the pool is not open: await pool.open() first"
             )
+        if timeout is not None:
+            check_timeout("timeout", timeout, zero_ok=True)
         self._counters["requests"] += 1
         start = time.monotonic()
         while True:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import InterfaceError
+from ..hooks import QueryLogger
 from ..rows import RowFactory
 
 if TYPE_CHECKING:
@@ -133,6 +134,29 @@ class PooledConnection:
     async def rollback(self) -> None:
         """See :meth:`AsyncConnection.rollback`."""
         await self._c().rollback()
+
+    async def set_autocommit(self, value: bool) -> None:
+        """See :meth:`AsyncConnection.set_autocommit` (the pool restores its own mode when
+        the connection comes back)."""
+        await self._c().set_autocommit(value)
+
+    async def getinfo(self, info_type: int) -> Any:
+        """See :meth:`AsyncConnection.getinfo`."""
+        return await self._c().getinfo(info_type)
+
+    async def add_output_converter(self, sql_type: int, fn: Callable[[Any], Any] | None) -> None:
+        """See :meth:`AsyncConnection.add_output_converter` (it stays with the connection:
+        prefer :meth:`Pool.add_output_converter`)."""
+        await self._c().add_output_converter(sql_type, fn)
+
+    def add_query_logger(self, fn: QueryLogger, *, params: bool = False) -> None:
+        """See :meth:`AsyncConnection.add_query_logger` (it stays with the connection:
+        prefer :meth:`Pool.add_query_logger`)."""
+        self._c().add_query_logger(fn, params=params)
+
+    def remove_query_logger(self, fn: QueryLogger) -> None:
+        """See :meth:`AsyncConnection.remove_query_logger`."""
+        self._c().remove_query_logger(fn)
 
     def cursor(self, *, row_factory: RowFactory | None = None, prefetch: int = 100) -> AsyncCursor:
         """See :meth:`AsyncConnection.cursor`."""

@@ -48,6 +48,9 @@ class AsyncTransaction:
         self._parent: AsyncTransaction | None = None
         self._depth = 0
         self._lease = conn.lease
+        #: The task that started the block: statements of other tasks are refused while it is
+        #: open (they would run inside it).
+        self._owner: object = None
         self.state = TransactionState.NEW
 
     def __repr__(self) -> str:
@@ -67,6 +70,7 @@ class AsyncTransaction:
             raise InterfaceError("the transaction's connection was released to the pool")
         sync = conn.sync_connection
         depth = 0 if conn._tx is None else conn._tx._depth + 1
+        self._owner = conn._worker.current_task()
         try:
             self._token = await conn._call(
                 lambda: sync.begin_transaction(isolation=self._isolation, readonly=self._readonly)

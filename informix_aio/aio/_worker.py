@@ -212,6 +212,12 @@ class Worker:
                 "used only in the trio run that opened it"
             )
 
+    def current_task(self) -> object:
+        """The task calling now (asyncio's or trio's), to tell a connection's users apart."""
+        if self._loop is not None:
+            return asyncio.current_task()
+        return self._trio.lowlevel.current_task()
+
     def _put(self, fn: Callable[..., Any], args: tuple[Any, ...], waiter: Any) -> int:
         if self._stopped:
             raise InterfaceError("the connection is closed")
@@ -228,10 +234,11 @@ class Worker:
         return self._submitted
 
     def _left(self, seq: int, on_cancel: OnCancel | None) -> bool:
-        """The caller of job ``seq`` stopped waiting before it finished: tell ``on_cancel``
-        (which cancels the job if it may be running). Returns whether the cancellation aborts
-        a transaction (``on_cancel``'s answer)."""
-        if on_cancel is not None and self.completed < seq:
+        """The caller of job ``seq`` stopped waiting before its result reached it: tell
+        ``on_cancel`` (which cancels the job if it still runs, and aborts its transaction even
+        if it just finished: its caller never learnt that it did). Returns whether the
+        cancellation aborts a transaction (``on_cancel``'s answer)."""
+        if on_cancel is not None:
             return on_cancel(seq, self.running >= seq)
         return False
 

@@ -251,6 +251,9 @@ class Dialect:
         on release."""
         if _OPENS_TX.match(sql) is not None:
             return True
+        head = sql.lstrip()
+        if head.startswith("/*") and head.count("/*", 0, head.find("*/")) > 1:
+            return True  # a nested comment (PostgreSQL) defeats the regex: assume the worst
         return ";" in sql and _OPENS_TX_LATER.search(sql) is not None
 
     def backend_id(self, conn: pyodbc.Connection) -> int | None:

@@ -263,3 +263,39 @@ async def test_a_connection_used_from_another_thread_is_refused_before_anything_
             assert await c.fetchval(f"SELECT COUNT(*) FROM {name}") == 0
     finally:
         pg.pg.admin_execute(f"DROP TABLE {name}")
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), "1", -1.0, 0])
+async def test_a_bad_timeout_is_refused_before_anything_runs(pg: Backend, timeout: Any) -> None:
+    assert pg.pg is not None
+    name = pg.table("to")
+    pg.pg.admin_execute(f"CREATE TABLE {name} (id INT)")
+    try:
+        async with aio.create_pool(**pg.connect_kwargs(), min_size=1, max_size=1) as pool:
+            with pytest.raises(ValueError, match="timeout"):
+                await pool.execute(f"INSERT INTO {name} VALUES (1)", timeout=timeout)
+            async with pool.connection() as c:
+                cur = await c.cursor()
+                await cur.execute("SELECT 1")
+                with pytest.raises(ValueError, match="timeout"):
+                    await cur.fetchall(timeout=timeout)
+            if timeout != 0:  # 0 is a valid acquire timeout: do not wait at all
+                with pytest.raises(ValueError, match="timeout"):
+                    await pool.acquire(timeout=timeout)
+            await anyio.sleep(0.1)
+            assert await pool.fetchval(f"SELECT COUNT(*) FROM {name}") == 0
+    finally:
+        pg.pg.admin_execute(f"DROP TABLE {name}")
+
+
+async def test_a_pooled_connection_offers_the_connections_extras(sqlite: Backend) -> None:
+    import pyodbc
+
+    async with aio.create_pool(**sqlite.connect_kwargs(), min_size=1, max_size=1) as pool:
+        async with pool.connection() as c:
+            assert "SQLite" in str(await c.getinfo(pyodbc.SQL_DBMS_NAME))
+            await c.set_autocommit(False)
+            assert not c.autocommit
+            await c.add_output_converter(pyodbc.SQL_INTEGER, None)
+        async with pool.connection() as c:
+            assert c.autocommit  # the pool's own mode again
