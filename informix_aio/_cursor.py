@@ -258,7 +258,7 @@ class Cursor:
         description = raw.description
         if description is None:
             return None, int(raw.rowcount), [], True
-        rows = self.fetchmany(prefetch)
+        rows = self._make(self._fetch(raw.fetchmany, prefetch))  # fetchmany's checks passed
         return description, int(raw.rowcount), rows, len(rows) < prefetch
 
     def setinputsizes(self, sizes: Sequence[Any] | None) -> None:
