@@ -17,6 +17,9 @@ Where the data lives is one environment variable, ``INFORMIX_AIO_EXAMPLE_DSN``:
 
 The tables are created and seeded when they do not exist yet (:mod:`examples.schema`).
 ``HOST`` and ``PORT`` choose where uvicorn listens (default ``127.0.0.1:8000``).
+``INFORMIX_AIO_EXAMPLE_TRACE=console`` prints an OpenTelemetry span per statement (and per
+request) on the console, when the ``opentelemetry`` extra and ``opentelemetry-sdk`` are
+installed.
 """
 
 from __future__ import annotations
@@ -43,9 +46,18 @@ from informix_aio.fastapi import (
 from . import schema
 from .routers import dashboard, export, orders, orm_items, slow, users
 
-__all__ = ["DEFAULT_SQLITE_PATH", "ENV_DSN", "create_app", "describe", "main", "pool_options"]
+__all__ = [
+    "DEFAULT_SQLITE_PATH",
+    "ENV_DSN",
+    "ENV_TRACE",
+    "create_app",
+    "describe",
+    "main",
+    "pool_options",
+]
 
 ENV_DSN = "INFORMIX_AIO_EXAMPLE_DSN"
+ENV_TRACE = "INFORMIX_AIO_EXAMPLE_TRACE"
 DEFAULT_SQLITE_PATH = Path(__file__).resolve().parent / "data" / "example.db"
 
 #: ``lock_timeout``: a statement waits at most 5 s for a lock held by another connection
@@ -145,6 +157,37 @@ def create_app(options: Mapping[str, Any] | None = None) -> FastAPI:
     return app
 
 
+def _traced(app: Any) -> tuple[Any, str]:
+    """With ``$INFORMIX_AIO_EXAMPLE_TRACE=console``: spans printed on the console (a span per
+    statement; per request too when opentelemetry-instrumentation-asgi is there). Returns the
+    app to serve and a line saying what happened."""
+    if os.environ.get(ENV_TRACE, "").strip().lower() != "console":
+        return app, f"traces: off (set {ENV_TRACE}=console to print a span per statement)"
+    try:
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+
+        from informix_aio.opentelemetry import InformixAioInstrumentor
+    except ImportError:
+        return app, (
+            f"traces: off ({ENV_TRACE}=console needs "
+            "pip install 'informix-aio[opentelemetry]' opentelemetry-sdk)"
+        )
+    provider = TracerProvider()
+    # Simple, not batched: each span is printed as it ends (a demo, not a production setup).
+    provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
+    trace.set_tracer_provider(provider)
+    InformixAioInstrumentor().instrument(tracer_provider=provider)
+    try:
+        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+    except ImportError:
+        return app, "traces: printed on the console (a span per statement)"
+    return OpenTelemetryMiddleware(app, tracer_provider=provider), (
+        "traces: printed on the console (a span per request and per statement)"
+    )
+
+
 def main() -> None:
     """Serve the example with uvicorn on ``$HOST:$PORT`` (default ``127.0.0.1:8000``)."""
     host = os.environ.get("HOST", "127.0.0.1")
@@ -157,7 +200,9 @@ def main() -> None:
         f"{'' if os.environ.get(ENV_DSN) else f'  (set {ENV_DSN} to use another)'}",
         flush=True,
     )
-    uvicorn.run(create_app(options), host=host, port=port)
+    app, traces = _traced(create_app(options))
+    print(traces, flush=True)
+    uvicorn.run(app, host=host, port=port)
 
 
 if __name__ == "__main__":

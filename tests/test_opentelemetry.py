@@ -13,9 +13,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from fastapi import FastAPI
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
@@ -36,7 +38,7 @@ from informix_aio.opentelemetry import InformixAioInstrumentor, pool_name
 from informix_aio.opentelemetry._metrics import PoolMetrics
 from informix_aio.opentelemetry._spans import base_attributes, error_type, system_name
 from informix_aio.opentelemetry._sql import parse_sql
-from tests._http import REPO, AsgiClient, served
+from tests._http import REPO, AsgiClient, ServiceProcess, served
 from tests.conftest import Backend
 
 SYSTEM_NAMES = {
@@ -397,6 +399,24 @@ async def test_a_fastapi_request_span_is_the_parent_of_its_query_spans(
     for query in queries:
         assert query.parent is not None and query.parent.span_id == server.context.span_id
         assert query.context.trace_id == server.context.trace_id
+
+
+def test_the_example_service_prints_its_spans_when_asked(tmp_path: Path) -> None:
+    service = ServiceProcess(
+        {
+            "INFORMIX_AIO_EXAMPLE_DSN": f"DRIVER={{SQLite3}};Database={tmp_path / 'ex.db'};",
+            "INFORMIX_AIO_EXAMPLE_TRACE": "console",
+        }
+    )
+    try:
+        service.wait_ready()
+        assert httpx.get(f"{service.url}/users/1", timeout=5).status_code == 200
+    finally:
+        assert service.stop() == 0, service.output
+    out = service.output
+    assert "traces: printed on the console (a span per request and per statement)" in out
+    assert '"kind": "SpanKind.CLIENT"' in out and '"db.system.name": "sqlite"' in out
+    assert '"name": "GET /users/{user_id}"' in out and '"kind": "SpanKind.SERVER"' in out
 
 
 # -- the instrumentor ---------------------------------------------------------------------------
