@@ -433,6 +433,24 @@ def test_the_instrumentor_follows_the_contrib_pattern() -> None:
     assert not first.is_instrumented_by_opentelemetry
 
 
+def test_opentelemetry_instrument_loads_the_instrumentor_with_no_code() -> None:
+    script = Path(sys.executable).parent / "opentelemetry-instrument"
+    code = (
+        "from informix_aio.opentelemetry import InformixAioInstrumentor as I\n"
+        "print('instrumented:', I().is_instrumented_by_opentelemetry)"
+    )
+    env = {"OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none", "PATH": ""}
+    out = subprocess.run(
+        [str(script), sys.executable, "-c", code],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "instrumented: True" in out
+
+
 def test_without_the_extra_the_import_error_names_it() -> None:
     code = (
         "import sys; sys.modules['opentelemetry.instrumentation'] = None\n"
