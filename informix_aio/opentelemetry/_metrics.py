@@ -11,6 +11,7 @@ two live pools share it).
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -28,6 +29,8 @@ POOL_NAME = "db.client.connection.pool.name"
 POOL_BUCKETS = (0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0)
 
 _names: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+# Names are given on a pool's loop (events) and on a reader's thread (collection) alike.
+_names_lock = threading.Lock()
 _attributes: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
 #: The metrics being reported; observable instruments cannot be unregistered, so their
 #: callbacks ask this (and the SDK hands back the same instrument, with its first callback,
@@ -39,9 +42,12 @@ def pool_name(pool: Any) -> str:
     """``db.client.connection.pool.name`` for ``pool`` (stable for the pool's life)."""
     name = _names.get(pool)
     if name is None:
-        given = getattr(pool, "name", None)
-        name = given if isinstance(given, str) and given else _generated_name(pool)
-        _names[pool] = name
+        with _names_lock:
+            name = _names.get(pool)
+            if name is None:
+                given = getattr(pool, "name", None)
+                name = given if isinstance(given, str) and given else _generated_name(pool)
+                _names[pool] = name
     return name
 
 
