@@ -128,18 +128,25 @@ class QueryHooks:
     hot path's one check.
     """
 
-    __slots__ = ("__weakref__", "_own", "active", "info")
+    __slots__ = ("__weakref__", "_global", "_own", "active", "info")
 
-    def __init__(self, info: ConnectionInfo) -> None:
+    def __init__(self, info: ConnectionInfo, *, include_global: bool = True) -> None:
         #: ``(fn, wants_params)`` pairs; tuples, replaced on change, so a statement running
         #: meanwhile iterates over a stable snapshot.
         self._own: tuple[_Entry, ...] = ()
-        self.active: tuple[_Entry, ...] = _global
+        self._global = include_global
+        self.active: tuple[_Entry, ...] = _global if include_global else ()
         self.info = info
         _instances.add(self)
 
+    def exclude_global(self) -> None:
+        """Stop telling the global loggers: an async connection's sync connection, whose
+        statements its async layer already reports (in the caller's task)."""
+        self._global = False
+        self._refresh()
+
     def _refresh(self) -> None:
-        self.active = _global + self._own
+        self.active = (_global if self._global else ()) + self._own
 
     def add(self, fn: QueryLogger, *, params: bool = False) -> None:
         """Register ``fn`` (again: its ``params`` choice is replaced)."""

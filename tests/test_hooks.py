@@ -299,3 +299,25 @@ def test_a_connection_executemany_is_reported_once(sqlite: Backend) -> None:
         conn.add_query_logger(rec)
         conn.executemany("INSERT INTO em VALUES (?)", [(1,), (2,)])
     assert [(r.operation, r.params) for r in rec.records] == [("executemany", 2)]
+
+
+@pytest.mark.anyio
+async def test_a_global_logger_hears_an_async_statement_once_in_the_callers_task(
+    sqlite: Backend,
+) -> None:
+    import threading
+
+    from informix_aio.hooks import add_global_query_logger, remove_global_query_logger
+
+    threads: list[str] = []
+
+    def hook(record: QueryRecord) -> None:
+        threads.append(threading.current_thread().name)
+
+    add_global_query_logger(hook)
+    try:
+        async with await aio.connect(**sqlite.connect_kwargs()) as conn:
+            await conn.fetchval("SELECT 1")
+    finally:
+        remove_global_query_logger(hook)
+    assert threads == [threading.current_thread().name]

@@ -87,6 +87,7 @@ class AsyncConnection:
         #: Query hooks, told on the loop side after each statement (see
         #: :mod:`informix_aio.hooks`); separate from the sync connection's own.
         self.hooks = QueryHooks(sync.hooks.info)
+        sync.hooks.exclude_global()  # reported once, from here, in the caller's task
 
     @classmethod
     async def open(

@@ -9,7 +9,6 @@ span (the context the hook sees is the caller's).
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,9 +44,6 @@ _DBMS_SYSTEMS = (
 )
 #: Operations that return rows, whose row count is ``db.response.returned_rows``.
 _RETURNING = frozenset({"fetch", "fetchrow", "fetchval"})
-
-#: The name of the worker threads of async connections (informix_aio.aio._worker.Worker).
-_WORKER_THREAD = "informix-aio-worker"
 
 _base_cache: dict[ConnectionInfo, dict[str, AttributeValue]] = {}
 _error_types: dict[type, str] = {}
@@ -149,12 +145,6 @@ class QueryTracer:
         )
 
     def __call__(self, record: QueryRecord) -> None:
-        # An async connection's statement is told twice to a global logger: by the async
-        # layer in the caller's task (the span wanted: the caller's context) and by the sync
-        # connection beneath it on the worker thread (no caller context there). The worker's
-        # report is the duplicate.
-        if threading.current_thread().name.startswith(_WORKER_THREAD):
-            return
         info = record.connection
         parsed = parse_sql(record.sql, info.dialect)
         params = record.params
