@@ -88,6 +88,8 @@ def open_connection(options: ConnectOptions) -> Connection:
             dialect = dialect_for_dbms(dbms) or get_dialect("informix")
         dialect.configure(raw)
         conn = Connection(raw, dialect, options, dbms_name=dbms)
+        for sql_type, convert in dialect.output_converters().items():
+            conn.add_output_converter(sql_type, convert)
         if conn.cursors_hold_transaction:
             conn.backend_id = dialect.backend_id(raw)
         setup = list(dialect.session_setup(lock_timeout=options.lock_timeout))

@@ -321,3 +321,42 @@ async def test_a_global_logger_hears_an_async_statement_once_in_the_callers_task
     finally:
         remove_global_query_logger(hook)
     assert threads == [threading.current_thread().name]
+
+
+def test_a_dialects_own_converters_are_registered_through_the_public_api(
+    sqlite: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from informix_aio import _sync
+    from informix_aio.dialects import SQLiteDialect
+
+    class Reversing(SQLiteDialect):
+        def output_converters(self) -> dict[int, Any]:
+            return {pyodbc.SQL_VARCHAR: lambda raw: raw.decode()[::-1]}
+
+    registered: list[int] = []
+    original = _sync.Connection.add_output_converter
+
+    def spy(self: Any, sql_type: int, fn: Any) -> None:
+        registered.append(sql_type)
+        original(self, sql_type, fn)
+
+    monkeypatch.setattr(_sync.Connection, "add_output_converter", spy)
+    with informix_aio.connect(**sqlite.connect_kwargs(dialect=Reversing())) as conn:
+        conn.execute_direct("CREATE TABLE names (n VARCHAR(10))")
+        conn.execute_direct("INSERT INTO names VALUES ('abc')")
+        assert conn.fetchval("SELECT n FROM names") == "cba"
+    assert registered == [pyodbc.SQL_VARCHAR]
+
+
+@pytest.mark.anyio
+async def test_pool_stats_hold_the_wait_and_use_time_distributions(sqlite: Backend) -> None:
+    from informix_aio.aio._pool_state import TIME_BUCKETS
+
+    async with aio.create_pool(**sqlite.connect_kwargs(), min_size=1, max_size=1) as pool:
+        async with pool.connection():
+            await anyio.sleep(0.02)
+        await pool.fetchval("SELECT 1")
+        stats = pool.stats()
+    assert len(stats.wait_time_buckets) == len(TIME_BUCKETS) + 1
+    assert sum(stats.wait_time_buckets) == 2 == sum(stats.use_time_buckets)
+    assert sum(stats.use_time_buckets[TIME_BUCKETS.index(0.05) :]) >= 1  # the 20 ms lease

@@ -124,6 +124,7 @@ class Acquiring(Releasing):
                 break
         slot.uses += 1
         slot.acquired = now = time.monotonic()
+        self._record(self._wait_hist, now - start)
         if self._observers:
             self._notify("acquired", now - start)
         return slot

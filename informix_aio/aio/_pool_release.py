@@ -61,6 +61,7 @@ class Releasing(Maintenance):
         slot.last_used = now = time.monotonic()
         used = now - slot.acquired
         self._counters["use_time_total"] += used
+        self._record(self._use_hist, used)
         if self._observers:
             self._notify("released", used)
         # The common case first, in plain attribute reads: clean, unexpired, no reset hook.

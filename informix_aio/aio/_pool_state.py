@@ -13,6 +13,7 @@ closing, replacing), :mod:`._pool_release` (release and reset) and :mod:`._pool_
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import random
 import time
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "COUNTERS",
     "GLOBAL_OBSERVERS",
+    "TIME_BUCKETS",
     "Hook",
     "PoolObserver",
     "PoolState",
@@ -64,6 +66,11 @@ COUNTERS = (
 )
 
 
+#: Upper bounds (seconds) of the buckets of :attr:`PoolStats.wait_time_buckets` and
+#: ``use_time_buckets``; a last bucket counts everything above the last bound.
+TIME_BUCKETS: tuple[float, ...] = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0)
+
+
 @dataclass(frozen=True, slots=True)
 class PoolStats:
     """A snapshot of the pool (``pool.stats()``)."""
@@ -90,6 +97,11 @@ class PoolStats:
     reaped_after_cancel: int  #: released while a cancelled statement was still running
     health_checks: int
     health_checks_failed: int
+    #: How long acquisitions waited, and how long connections stayed lent out: counts per
+    #: bucket of :data:`TIME_BUCKETS` (one more bucket for longer), the distributions behind
+    #: the totals.
+    wait_time_buckets: tuple[int, ...] = ()
+    use_time_buckets: tuple[int, ...] = ()
 
 
 class PoolObserver(Protocol):
@@ -182,7 +194,12 @@ class PoolState:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self._counters: dict[str, float] = dict.fromkeys(COUNTERS, 0)
+        self._wait_hist = [0] * (len(TIME_BUCKETS) + 1)
+        self._use_hist = [0] * (len(TIME_BUCKETS) + 1)
         self._observers: tuple[PoolObserver, ...] = tuple(GLOBAL_OBSERVERS)
+
+    def _record(self, histogram: list[int], seconds: float) -> None:
+        histogram[bisect.bisect_left(TIME_BUCKETS, seconds)] += 1
 
     def _notify(self, event: str, *args: float) -> None:
         """Tell every observer about ``event`` (their errors are logged, never raised)."""
@@ -270,6 +287,8 @@ class PoolState:
             reaped_after_cancel=int(c["reaped_after_cancel"]),
             health_checks=int(c["health_checks"]),
             health_checks_failed=int(c["health_checks_failed"]),
+            wait_time_buckets=tuple(self._wait_hist),
+            use_time_buckets=tuple(self._use_hist),
         )
 
     def __repr__(self) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import (
@@ -192,6 +192,11 @@ class Dialect:
     # -- session -------------------------------------------------------------------------
     def configure(self, conn: pyodbc.Connection) -> None:
         """Set encodings and output converters on a freshly opened pyodbc connection."""
+
+    def output_converters(self) -> Mapping[int, Callable[[bytes | None], Any]]:
+        """pyodbc output converters for the driver's own type codes, registered on every new
+        connection through ``Connection.add_output_converter`` (the public API users have)."""
+        return {}
 
     def lock_timeout_keywords(self, lock_timeout: float | None) -> list[tuple[str, str]]:
         """Connection-string keywords for ``lock_timeout``, for drivers that ignore the SQL."""

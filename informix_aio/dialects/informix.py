@@ -12,7 +12,7 @@ import datetime
 import logging
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import (
@@ -245,7 +245,7 @@ class InformixDialect(Dialect):
         return pairs
 
     def configure(self, conn: pyodbc.Connection) -> None:
-        """Make the driver hand over data, not handles, then register the converters.
+        """Make the driver hand over data, not handles (its converters: :meth:`output_converters`).
 
         In this order (PHP's PDO_INFORMIX does the same): LO automatic mode (BLOB/CLOB become
         long binary/text), standard ODBC types only (BIGINT as SQL_BIGINT, ROW/collections as
@@ -266,8 +266,11 @@ class InformixDialect(Dialect):
                 conn.set_attr(attr, value)
             except Exception as exc:  # a driver without the attribute: keep the default
                 logger.debug("Informix connection attribute %d refused: %s", attr, exc)
-        for code, func in converters(self.client_locale).items():
-            conn.add_output_converter(code, func)
+
+    def output_converters(self) -> dict[int, Callable[[bytes | None], Any]]:
+        """The converters for the driver's own type codes and the ODBC interval types
+        (registered on each connection through ``Connection.add_output_converter``)."""
+        return converters(self.client_locale)
 
     def adapt_params(self, params: Sequence[Any]) -> Sequence[Any]:
         """Besides the NUL check: ``timedelta`` and :class:`YearMonthInterval` bind as Informix

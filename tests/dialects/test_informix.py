@@ -748,11 +748,10 @@ class FakeConnection:
         self.attrs[attr] = value
 
 
-def test_configure_registers_a_converter_for_every_driver_specific_type() -> None:
-    conn = FakeConnection()
-    INFORMIX.configure(conn)
-    assert set(INFORMIX_SQL_TYPES.values()) <= set(conn.converters)
-    assert set(range(101, 114)) <= set(conn.converters)  # the ODBC interval types
+def test_the_dialect_offers_a_converter_for_every_driver_specific_type() -> None:
+    offered = INFORMIX.output_converters()
+    assert set(INFORMIX_SQL_TYPES.values()) <= set(offered)
+    assert set(range(101, 114)) <= set(offered)  # the ODBC interval types
 
 
 def test_configure_turns_on_lo_automatic_then_odbc_types_only_then_udt_text() -> None:
@@ -776,13 +775,11 @@ def test_configure_sets_the_network_timeouts_when_asked() -> None:
 def test_configure_survives_a_driver_without_the_attributes() -> None:
     conn = FakeConnection(set_attr_fails=True)
     INFORMIX.configure(conn)
-    assert conn.converters
+    assert not conn.attrs
 
 
 def test_bigint_converter_decides_by_length_never_by_content() -> None:
-    conn = FakeConnection()
-    INFORMIX.configure(conn)
-    bigint = conn.converters[INFORMIX_SQL_TYPES["SQL_INFX_BIGINT"]]
+    bigint = INFORMIX.output_converters()[INFORMIX_SQL_TYPES["SQL_INFX_BIGINT"]]
     assert bigint(b"-9223372036854775808") == -(2**63)
     assert bigint((2**40 + 5).to_bytes(8, sys.byteorder, signed=True)) == 2**40 + 5
     assert bigint((-7).to_bytes(8, sys.byteorder, signed=True)) == -7
@@ -792,23 +789,20 @@ def test_bigint_converter_decides_by_length_never_by_content() -> None:
 
 
 def test_lvarchar_converter_follows_the_client_locale() -> None:
-    latin = FakeConnection()
-    InformixDialect(client_locale="en_us.8859-1").configure(latin)
-    utf8 = FakeConnection()
-    InformixDialect(client_locale="en_US.utf8").configure(utf8)
+    latin = InformixDialect(client_locale="en_us.8859-1").output_converters()
+    utf8 = InformixDialect(client_locale="en_US.utf8").output_converters()
     code = INFORMIX_SQL_TYPES["SQL_INFX_UDT_LVARCHAR"]
-    assert latin.converters[code]("café".encode("latin-1")) == "café"
-    assert utf8.converters[code]("żółw".encode()) == "żółw"
-    assert utf8.converters[code](None) is None
+    assert latin[code]("café".encode("latin-1")) == "café"
+    assert utf8[code]("żółw".encode()) == "żółw"
+    assert utf8[code](None) is None
     with pytest.raises(DataError, match="LVARCHAR"):
-        utf8.converters[code](b"caf\xe9")
+        utf8[code](b"caf\xe9")
 
 
 def test_blob_and_clob_handles_are_refused_with_the_lo_automatic_escape() -> None:
-    conn = FakeConnection()
-    INFORMIX.configure(conn)
+    offered = INFORMIX.output_converters()
     for name in ("SQL_INFX_UDT_BLOB", "SQL_INFX_UDT_CLOB"):
-        convert = conn.converters[INFORMIX_SQL_TYPES[name]]
+        convert = offered[INFORMIX_SQL_TYPES[name]]
         assert convert(None) is None
         with pytest.raises(DataError, match="LO automatic"):
             convert(b"\x00" * 72)
